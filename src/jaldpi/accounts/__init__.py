@@ -1,0 +1,1 @@
+"""Accounts: people and partner systems, their grants (role + LGD subtree), and the OAuth2 token endpoint."""

@@ -1,0 +1,1 @@
+"""Administrative units keyed by LGD code (state to village), and habitations under villages."""

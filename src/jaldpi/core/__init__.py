@@ -1,0 +1,1 @@
+"""Mechanics that know no domain: database, identifiers, change log, registry machinery, access control."""

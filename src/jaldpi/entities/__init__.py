@@ -1,0 +1,1 @@
+"""Entities: village water committees, gram panchayat bodies, labs, agencies, contractors, ISAs, SHGs."""

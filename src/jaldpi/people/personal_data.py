@@ -1,0 +1,114 @@
+"""The personal-data store of households: encryption at rest, keyed identity hashes, masking, access log."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from jaldpi.core.bulkio import bulk_insert
+from jaldpi.core.models import utcnow
+from jaldpi.core.security import Principal
+from jaldpi.people.models import HouseholdPersonalData, PersonalDataAccess
+from jaldpi.people.schemas import PERSONAL_FIELDS
+
+PII_PERMISSION = "pii:read"
+
+
+def mask_name(name: str) -> str:
+    return " ".join(p[0] + "*" * (len(p) - 1) for p in name.split())
+
+
+def mask_phone(phone: str) -> str:
+    return "X" * (len(phone) - 2) + phone[-2:]
+
+
+class HouseholdPersonalStore:
+    fields = PERSONAL_FIELDS
+
+    def __init__(self, encryption_key: str, identity_key: str) -> None:
+        self.fernet = Fernet(encryption_key.encode())
+        self.identity_key = identity_key.encode()
+
+    def identity_hash(self, aadhaar: str) -> str:
+        return hmac.new(self.identity_key, aadhaar.encode(), hashlib.sha256).hexdigest()
+
+    def _decrypt(self, blob: bytes) -> dict[str, Any]:
+        try:
+            return orjson.loads(self.fernet.decrypt(blob))
+        except InvalidToken:
+            return {"_error": "undecryptable with this node's key"}
+
+    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal) -> None:
+        table = HouseholdPersonalData.__table__
+        ids = list(values)
+        current: dict[uuid.UUID, tuple[dict[str, Any], str | None]] = {}
+        for i in range(0, len(ids), 5000):
+            chunk = ids[i:i + 5000]
+            for hid, blob, ihash in session.execute(
+                    select(table.c.household_id, table.c.ciphertext, table.c.identity_hash)
+                    .where(table.c.household_id.in_(chunk))):
+                current[hid] = (self._decrypt(blob), ihash)
+        now = utcnow()
+        rows, replaced = [], []
+        for hid, given in values.items():
+            clear, ihash = current.get(hid, ({}, None))
+            clear = dict(clear)
+            for name, value in given.items():
+                if name == "aadhaar":
+                    ihash = self.identity_hash(value) if value else None
+                    clear["aadhaar_last4"] = value[-4:] if value else None
+                else:
+                    clear[name] = value
+            rows.append({"household_id": hid, "ciphertext": self.fernet.encrypt(orjson.dumps(clear)),
+                         "identity_hash": ihash, "updated_at": now})
+            if hid in current:
+                replaced.append(hid)
+        for i in range(0, len(replaced), 5000):
+            session.execute(table.delete().where(table.c.household_id.in_(replaced[i:i + 5000])))
+        bulk_insert(session, table, rows)
+
+    def read(self, session: Session, ids: Sequence[uuid.UUID], principal: Principal,
+             paths: dict[uuid.UUID, str]) -> dict[uuid.UUID, dict[str, Any]]:
+        table = HouseholdPersonalData.__table__
+        out: dict[uuid.UUID, dict[str, Any]] = {}
+        clear_ids: list[str] = []
+        for i in range(0, len(ids), 5000):
+            chunk = list(ids[i:i + 5000])
+            for hid, blob in session.execute(select(table.c.household_id, table.c.ciphertext)
+                                             .where(table.c.household_id.in_(chunk))):
+                data = self._decrypt(blob)
+                last4 = data.get("aadhaar_last4")
+                shown = {"head_name": data.get("head_name"), "phone": data.get("phone"),
+                         "ration_card": data.get("ration_card"),
+                         "aadhaar": f"XXXX XXXX {last4}" if last4 else None}
+                if principal.can(PII_PERMISSION, paths[hid]):
+                    clear_ids.append(str(hid))
+                else:
+                    shown = {"head_name": mask_name(shown["head_name"]) if shown["head_name"] else None,
+                             "phone": mask_phone(shown["phone"]) if shown["phone"] else None,
+                             "ration_card": "XXXX" if shown["ration_card"] else None,
+                             "aadhaar": "XXXX XXXX XXXX" if last4 else None}
+                out[hid] = shown
+        if clear_ids:
+            self._log(session, principal, clear_ids)
+        return out
+
+    def _log(self, session: Session, principal: Principal, ids: list[str]) -> None:
+        row = {"at": utcnow(), "actor": principal.subject, "record_type": "households", "record_ids": ids,
+               "record_count": len(ids)}
+        if session.info.get("write"):
+            session.execute(insert(PersonalDataAccess.__table__), [row])
+            return
+        # A read-only unit of work rolls back: the access log is written in its own committed transaction, before
+        # the data is returned, so no clear read goes unlogged.
+        database = session.info["database"]
+        with database.unit_of_work() as log_session:
+            log_session.execute(insert(PersonalDataAccess.__table__), [row])

@@ -1,0 +1,1 @@
+"""Natural resources: drinking-water sources, aquifers, groundwater assessment units, surface water bodies."""
