@@ -81,17 +81,32 @@ def database(migrated_database: Database) -> Iterator[Database]:
     yield migrated_database
 
 
+def test_settings(database: Database, **overrides) -> Settings:
+    values = dict(env="test", database_url=database.url, node_id="test-node", password_hash_time_cost=1,
+                  password_hash_memory_kib=1024, rate_limit_per_minute=0, anonymous_rate_limit_per_minute=0)
+    return Settings(**(values | overrides))
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
 @pytest.fixture
 def settings(database: Database) -> Settings:
-    return Settings(env="test", database_url=database.url, node_id="test-node", password_hash_time_cost=1,
-                    password_hash_memory_kib=1024, rate_limit_per_minute=0, anonymous_rate_limit_per_minute=0)
+    return test_settings(database)
+
+
+@pytest.fixture(scope="session")
+def _shared_app(migrated_database: Database):
+    """One app per backend: building the routes and models costs ~0.1 s, and the app keeps no per-test state
+    (rate limits are off in the test settings)."""
+    from jaldpi.app import create_app
+
+    return create_app(test_settings(migrated_database), migrated_database)
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database):
-    from jaldpi.app import create_app
-
-    return create_app(settings, database)
+def app(_shared_app, database: Database):
+    return _shared_app
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ ROOT = Principal("test-root", "person", (Grant("node_admin", "/"),), role_permis
 
 @dataclass
 class World:
-    """State 28 with districts 745 and 746; each with one block, one GP, two villages."""
+    """State 28 with districts 745 (blocks 4001 and 4003) and 746 (block 4002); one GP per block; villages
+    500001 and 500002 in block 4001, 500004 in block 4003, 500003 in district 746."""
 
     ids: dict[str, str]
 
@@ -32,6 +33,9 @@ UNITS = [
     {"level": "village", "lgd_code": 500001, "name": "Alpha One", "parent": {"code": "LGD-G200001"}},
     {"level": "village", "lgd_code": 500002, "name": "Alpha Two", "parent": {"code": "LGD-G200001"}},
     {"level": "village", "lgd_code": 500003, "name": "Beta One", "parent": {"code": "LGD-G200002"}},
+    {"level": "block", "lgd_code": 4003, "name": "Alpha East Block", "parent": {"code": "LGD-D745"}},
+    {"level": "gram_panchayat", "lgd_code": 200003, "name": "Alpha East GP", "parent": {"code": "LGD-B4003"}},
+    {"level": "village", "lgd_code": 500004, "name": "Alpha East One", "parent": {"code": "LGD-G200003"}},
 ]
 
 
@@ -46,10 +50,63 @@ def build_world(node) -> World:
     return World(ids)
 
 
-def make_account(node, username: str, role: str, within: str, kind: str = "person") -> str:
+# Registries whose records belong to a district (admin_units are the public directory).
+REGISTRIES = ("entities", "natural_resources", "households", "schemes", "components")
+
+# Where build_records puts one record of each registry: tag -> village LGD code.
+PLACES = {"a1": 500001, "a4": 500004, "b3": 500003}
+
+
+def record_payload(registry: str, village: int, tag: str) -> dict:
+    """A valid input record of ``registry`` in ``village``; searchable by ``tag``, external id test=<registry>-<tag>.
+
+    A component hangs on the scheme with the same tag (referenced by that scheme's external id).
+    """
+    ext = {"external_ids": {"test": f"{registry}-{tag}"}}
+    if registry == "entities":
+        return {"entity_type": "vwsc", "name": f"VWSC {tag}", "admin_unit": village, **ext}
+    if registry == "natural_resources":
+        return {"resource_type": "water_source", "source_type": "borewell", "name": f"Borewell {tag}",
+                "admin_unit": village, **ext}
+    if registry == "households":
+        return {"village": village, "members_count": 4, "head_name": f"Kamala {tag.upper()} Devi",
+                "phone": f"98765{village % 100000:05d}", **ext}
+    if registry == "schemes":
+        return {"name": f"Scheme {tag}", "scheme_type": "svs", "villages": [village], **ext}
+    if registry == "components":
+        return {"scheme": {"external_id": {"system": "test", "value": f"schemes-{tag}"}}, "component_type": "esr",
+                "name": f"ESR {tag}", **ext}
+    raise KeyError(registry)
+
+
+def build_records(node, places: dict[str, int] | None = None,
+                  registries: tuple[str, ...] = REGISTRIES) -> dict[str, dict[str, dict[str, str]]]:
+    """One record of each registry at each place (written as ROOT through the one write path).
+
+    Returns ``{registry: {tag: {"id", "code", "external_id"}}}``.
+    """
+    places = places or PLACES
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    wanted = set(registries)
+    if "components" in wanted:
+        wanted.add("schemes")
+    with node.db.unit_of_work() as session:
+        for name in REGISTRIES:
+            if name not in wanted:
+                continue
+            items = [record_payload(name, village, tag) for tag, village in places.items()]
+            summary = node.catalogue[name].import_records(session, ROOT, items, strategy=Strategy.create)
+            assert summary.status == "ok", summary.to_dict()
+            out[name] = {tag: {"id": str(row.id), "code": row.code, "external_id": f"{name}-{tag}"}
+                         for tag, row in zip(places, summary.rows, strict=True)}
+    return out
+
+
+def make_account(node, username: str, role: str, within: str, kind: str = "person",
+                 source_system: str | None = None) -> str:
     with node.db.unit_of_work() as session:
         create_account(session, node.passwords, username=username, secret="password-123", kind=kind,
-                       display_name=username, grants=[GrantSpec(role, within)])
+                       display_name=username, grants=[GrantSpec(role, within)], source_system=source_system)
     return username
 
 
@@ -63,9 +120,32 @@ def token(client: TestClient, username: str, kind: str = "person") -> dict[str, 
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def login_as(client: TestClient, node, username: str, role: str, within: str) -> dict[str, str]:
-    make_account(node, username, role, within)
-    return token(client, username)
+def login_as(client: TestClient, node, username: str, role: str, within: str, kind: str = "person",
+             source_system: str | None = None) -> dict[str, str]:
+    make_account(node, username, role, within, kind, source_system)
+    return token(client, username, kind)
 
 
-__all__ = ["ANONYMOUS", "ROOT", "World", "build_world", "login_as", "make_account", "token"]
+def count_rows(node, table: str) -> int:
+    from sqlalchemy import text
+
+    with node.db.engine.connect() as conn:
+        return conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+
+
+def error_of(response) -> dict:
+    """The error object of a response, after checking the one error shape of the API."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    err = body["error"]
+    assert set(err) == {"code", "message", "details"}, err
+    assert isinstance(err["code"], str) and err["code"]
+    assert isinstance(err["message"], str) and err["message"]
+    assert isinstance(err["details"], list)
+    for d in err["details"]:
+        assert "field" in d and "problem" in d, d
+    return err
+
+
+__all__ = ["ANONYMOUS", "PLACES", "REGISTRIES", "ROOT", "World", "build_records", "build_world", "count_rows",
+           "error_of", "login_as", "make_account", "record_payload", "token"]

@@ -17,14 +17,21 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordBearer
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, Field, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from jaldpi.core.bulkio import _json_default
 from jaldpi.core.db import Database
-from jaldpi.core.errors import (JaldpiError, PayloadTooLarge, RateLimited, ValidationFailed, pydantic_details)
+from jaldpi.core.errors import (
+    JaldpiError,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 from jaldpi.core.registry import Catalogue, Registry, Strategy
 from jaldpi.core.security import ANONYMOUS, Grant, Passwords, Principal, read_token
 
@@ -75,7 +82,8 @@ def current_principal(request: Request, _token: str | None = Depends(_oauth2)) -
         principal = Principal(
             subject=claims["sub"], kind=claims.get("kind", "person"),
             grants=tuple(Grant(g["role"], g["path"]) for g in claims.get("grants", [])),
-            role_permissions=node.role_permissions, source_system=claims.get("src"),
+            # writes by people (and systems without a name) are recorded as coming from this node
+            role_permissions=node.role_permissions, source_system=claims.get("src") or node.settings.node_id,
         )
     request.state.principal = principal
     return principal
@@ -102,22 +110,70 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _not_found(_request: Request, _exc: Exception) -> Response:
         return json_response({"error": {"code": "not_found", "message": "no such endpoint", "details": []}}, 404)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        # Framework errors (405 method not allowed, ...) in the one error shape too.
+        code = {405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return json_response({"error": {"code": code, "message": str(exc.detail), "details": []}}, exc.status_code,
+                             dict(exc.headers or {}))
+
 
 # ---------------------------------------------------------------------------------------------------- limits
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Refuse bodies above ``max_bytes`` (413) by the declared length, and while streaming for chunked uploads."""
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuse bodies above ``max_bytes`` (413) by the declared length, and while streaming for chunked uploads.
+
+    A plain ASGI middleware: it wraps ``receive`` to count the bytes actually read, so a body without (or with a
+    false) Content-Length is cut off as soon as it passes the limit, whatever the endpoint does with the error.
+    """
 
     def __init__(self, app, max_bytes: int) -> None:
-        super().__init__(app)
+        self.app = app
         self.max_bytes = max_bytes
 
-    async def dispatch(self, request: Request, call_next):
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            err = PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {self.max_bytes} bytes")
-            return json_response(err.to_dict(), 413)
-        return await call_next(request)
+    def _response(self, size: str) -> Response:
+        err = PayloadTooLarge(f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes")
+        return json_response(err.to_dict(), 413)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"").decode("latin-1")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._response(declared)(scope, receive, send)
+            return
+        state = {"received": 0, "exceeded": False, "started": False}
+
+        async def limited_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.max_bytes:
+                    state["exceeded"] = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message) -> None:
+            if state["exceeded"]:
+                return  # whatever the app answers to the cut-off body, the client gets the 413 below
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        except Exception:
+            if not state["exceeded"]:
+                raise
+        if state["exceeded"] and not state["started"]:
+            await self._response(f"more than {self.max_bytes}")(scope, receive, send)
 
 
 class RateLimiter:
@@ -259,6 +315,10 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
         principal: Principal = Depends(current_principal),
     ) -> Response:
         node = node_of(request)
+        _require_reader(principal)
+        if q is not None and spec.search_column is None:
+            raise ValidationFailed(f"{spec.title} records have no text search",
+                                   details=[{"field": "q", "problem": "not supported by this registry; use filters"}])
         size = min(limit or node.settings.default_page_size, node.settings.max_page_size)
         filters: dict[str, Any] = {}
         for key, value in request.query_params.items():
@@ -294,6 +354,8 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
     def create_record(request: Request, body: BaseModel,
                       principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
+        _refuse_query(request)
+        _require_signed_in(principal)
         with node.db.unit_of_work() as session:
             record = registry.write_one(session, principal, body.model_dump(exclude_unset=True, mode="json"),
                                         Strategy.create)
@@ -308,6 +370,8 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
     @router.get("/{key}", summary=f"Read one {spec.title} record by id or code", responses={200: {"model": Record}})
     def read_record(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
+        _refuse_query(request)
+        _require_reader(principal)
         with node.db.unit_of_work(write=False) as session:
             record = registry.get(session, principal, key)
         return json_response(record, headers={"ETag": f'"{record["version"]}"'})
@@ -319,6 +383,8 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
     def patch_record(request: Request, key: str, body: dict[str, Any] = Body(...),
                      principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
+        _refuse_query(request)
+        _require_signed_in(principal)
         expected = _if_match(request) or body.pop("version", None)
         with node.db.unit_of_work() as session:
             current = registry.get(session, principal, key, include_deleted=True)
@@ -331,6 +397,8 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
                    responses={200: {"model": Record}})
     def delete_record(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
+        _refuse_query(request)
+        _require_signed_in(principal)
         with node.db.unit_of_work() as session:
             current = registry.get(session, principal, key)
             record = registry.write_one(session, principal, {"id": current["id"]}, Strategy.delete,
@@ -340,6 +408,8 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
     @router.get("/{key}/history", summary=f"Version history of a {spec.title} record")
     def record_history(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
+        _refuse_query(request)
+        _require_reader(principal)
         with node.db.unit_of_work(write=False) as session:
             return json_response({"items": registry.history(session, principal, key)})
 
@@ -359,6 +429,8 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
         principal: Principal = Depends(current_principal),
     ) -> Response:
         node = node_of(request)
+        _refuse_query(request, {"strategy", "atomic", "dry_run", "report"})
+        _require_signed_in(principal)
         raw = await request.body()
         items = parse_bulk(request, raw, registry)
         if len(items) > node.settings.max_bulk_records:
@@ -368,7 +440,26 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
         status = 200 if summary.status != "error" else 422
         return json_response(summary.to_dict(full=report == "full"), status)
 
+    def _require_reader(principal: Principal) -> None:
+        # Registries that are not public answer anonymous callers 401 (sign in), never an empty 200.
+        if principal.is_anonymous and not spec.public_read:
+            raise Unauthenticated(f"sign in to read {spec.title} records")
+
     return router
+
+
+def _require_signed_in(principal: Principal) -> None:
+    if principal.is_anonymous:
+        raise Unauthenticated("sign in to change records")
+
+
+def _refuse_query(request: Request, allowed: frozenset[str] | set[str] = frozenset()) -> None:
+    """Refuse query parameters the endpoint does not know (a typo such as ``dryrun=true`` must not write)."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise ValidationFailed(f"unknown query parameter '{unknown[0]}'",
+                               details=[{"field": k, "problem": "not a parameter of this endpoint; known: "
+                                         + (", ".join(sorted(allowed)) or "none")} for k in unknown])
 
 
 def _bulk_in_uow(node: Node, registry: Registry, principal: Principal, items, strategy, atomic, dry_run):

@@ -168,6 +168,8 @@ def verify(session: Session, *, batch: int = 20_000, max_problems: int = 50) -> 
                     problems.append(f"seq {row.seq}: column {field} differs from the hashed payload")
             if str(body.get("record_id")) != str(row.record_id):
                 problems.append(f"seq {row.seq}: column record_id differs from the hashed payload")
+            if body.get("occurred_at") != _utc_text(row.occurred_at):
+                problems.append(f"seq {row.seq}: column occurred_at differs from the hashed payload")
             prev = row.hash
             if len(problems) >= max_problems:
                 break
@@ -177,12 +179,23 @@ def verify(session: Session, *, batch: int = 20_000, max_problems: int = 50) -> 
     head = session.get(ChangeLogHead, 1)
     if head is not None and len(problems) < max_problems:
         if head.entry_count != count:
-            problems.append(f"head counts {head.entry_count} entries but the log holds {count} (rows deleted?)")
+            problems.append(f"head counts {head.entry_count} entries but the log holds {count}: rows deleted "
+                            f"(the log ends at seq {last_seq})")
         if head.last_hash != prev:
-            problems.append("head hash differs from the last entry's hash (tail cut or altered)")
+            problems.append(f"head hash differs from the hash of the last entry, seq {last_seq} (tail cut after it, "
+                            "or altered)")
     elif head is None and count:
         problems.append("change log has entries but no head row")
     return VerifyReport(ok=not problems, entries=count, head_hash=prev, problems=problems)
+
+
+def _utc_text(value: dt.datetime | None) -> str | None:
+    """A stored timestamp as the canonical payload writes it (SQLite hands back naive UTC datetimes)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return orjson.loads(canonical_json(value.astimezone(dt.UTC)))
 
 
 def history(session: Session, record_type: str, record_id: uuid.UUID) -> list[dict[str, Any]]:

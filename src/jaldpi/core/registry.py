@@ -19,10 +19,12 @@ import enum
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from pydantic_core import to_jsonable_python
+from sqlalchemy import JSON, Table, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from jaldpi.core import changelog
@@ -83,6 +85,10 @@ class PrivateStore(Protocol):
     def read(self, session: Session, ids: Sequence[uuid.UUID], principal: Principal,
              paths: dict[uuid.UUID, str]) -> dict[uuid.UUID, dict[str, Any]]: ...
 
+    def changed(self, session: Session, values: dict[uuid.UUID, dict[str, Any]]) -> dict[uuid.UUID, list[str]]: ...
+
+    def is_masked(self, value: Any) -> bool: ...
+
 
 @dataclass
 class Filter:
@@ -110,6 +116,7 @@ class RegistrySpec:
     mint_code: Callable[[dict[str, Any], dict[str, dict[str, Any]]], str] | None = None
     identity_keys: tuple[str, ...] = ()  # extra natural keys (e.g. level+lgd_code) for matching existing records
     output: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # decorates an output row
+    output_fields: tuple[str, ...] = ()  # keys that ``output`` adds to a record (read-only, dropped on input)
     moves_subtree: bool = False  # a path change moves every record under the old path (administrative units)
     predict_code: Callable[[dict[str, Any]], str | None] | None = None  # code a row will get, for in-payload refs
 
@@ -186,8 +193,12 @@ class Registry:
         self.catalogue = catalogue
         self.table = spec.table
         self.columns = {c.name for c in self.table.columns}
+        self.json_columns = {c.name for c in self.table.columns if isinstance(c.type, JSON)}
         self.schema_fields = set(spec.schema.model_fields)
         self.ref_by_field = {r.field: r for r in spec.references}
+        # read-only keys of an output record that are not input: derived columns (lon/lat, counts) and decorations
+        self.derived_fields = ((self.columns - self.schema_fields - {r.column for r in spec.references}
+                                - set(RECORD_COLUMNS)) | set(spec.output_fields))
 
     # ---------------------------------------------------------------- reads
     def _read_scope(self, principal: Principal) -> list[str]:
@@ -443,8 +454,10 @@ class Registry:
             ref = self.ref_by_field.get(name)
             if ref is not None:
                 value = row.get(ref.column)
-                data[name] = ([str(v) for v in value] if ref.many and value else
-                              (str(value) if value is not None else None))
+                if ref.many:  # an empty list stays a list (not the string "[]")
+                    data[name] = [str(v) for v in value or []]
+                else:
+                    data[name] = str(value) if value is not None else None
             elif name == "external_ids":
                 data[name] = ext_ids
             elif name in row:
@@ -516,6 +529,8 @@ class Registry:
         for key, value in item.items():
             if key in self._READ_ONLY and key not in self.schema_fields and key != "version":
                 continue
+            if key in self.derived_fields:
+                continue
             out[key] = value
         for ref in self.spec.references:
             if ref.column in out and ref.column not in self.schema_fields:
@@ -523,7 +538,7 @@ class Registry:
                 out.setdefault(ref.field, value)
         if self.spec.private_store is not None:  # masked values read back are not data
             for name in self.spec.private_store.fields:
-                if isinstance(out.get(name), str) and "XXXX" in out[name]:
+                if self.spec.private_store.is_masked(out.get(name)):
                     out.pop(name)
         return out
 
@@ -602,12 +617,19 @@ class Registry:
             if results[i].errors:
                 continue
             old = existing.get(i)
+            if old is not None and not principal.can(spec.write_permission, old["lgd_path"]):
+                # Matched (by id, code or external id) a record the caller may not change: refuse the row without
+                # disclosing that record (no code, no id, no "already exists").
+                results[i].fail(ErrorCode.OUT_OF_JURISDICTION,
+                                f"this row matches a {spec.title} outside your jurisdiction for writing", "id")
+                continue
             if old is not None and old["deleted_at"] is not None and strategy != Strategy.delete:
                 old = old  # a soft-deleted record is restored by create/update
             if strategy == Strategy.create and old is not None:
                 results[i].fail(ErrorCode.ALREADY_EXISTS, f"{spec.title} {old['code']} already exists", "id")
             elif strategy in (Strategy.update, Strategy.delete) and old is None:
-                results[i].fail(ErrorCode.NOT_FOUND, f"no {spec.title} matches this row's id, code or external id")
+                results[i].fail(ErrorCode.NOT_FOUND, f"no {spec.title} matches this row's id, code or external id",
+                                "id")
             elif strategy == Strategy.delete:
                 if old["deleted_at"] is not None:
                     results[i].id, results[i].code = old["id"], old["code"]
@@ -691,6 +713,14 @@ class Registry:
         ext_writes: dict[uuid.UUID, dict[str, str]] = {}
         private_writes: dict[uuid.UUID, dict[str, Any]] = {}
         changes: list[changelog.PendingChange] = []
+        private_changed: dict[uuid.UUID, list[str]] = {}
+        if private_fields:  # which personal fields of updated records really change (idempotent re-sends)
+            given = {old["id"]: {f: getattr(validated[i], f, None) for f in private_fields
+                                 if f in validated[i].model_fields_set}
+                     for i, (action, old) in plans.items() if action == "update" and i in validated}
+            given = {k: v for k, v in given.items() if v}
+            if given:
+                private_changed = spec.private_store.changed(session, given)
         for i, (action, old) in plans.items():
             res = results[i]
             if action == "delete":
@@ -703,6 +733,8 @@ class Registry:
             model = validated[i]
             data = model.model_dump(exclude={"id", "code", "external_ids", *self.ref_by_field, *private_fields})
             data = {k: v for k, v in data.items() if k in self.columns}
+            for k in self.json_columns & data.keys():  # JSON columns hold JSON: dates as ISO strings
+                data[k] = to_jsonable_python(data[k])
             data.update(ref_values[i])
             for ref in spec.references:
                 if ref.many:  # stored as a JSON list of id strings
@@ -748,15 +780,16 @@ class Registry:
             else:
                 new_values = {**data, "lgd_path": path}
                 diff = {k: [_jsonable(old.get(k)), _jsonable(v)] for k, v in new_values.items()
-                        if _jsonable(old.get(k)) != _jsonable(v)}
+                        if not _same(old.get(k), v)}
                 old_ext = ext_of_existing.get(old["id"], {})
                 merged_ext = {**old_ext, **ext_in}
                 if merged_ext != old_ext:
                     diff["external_ids"] = [old_ext, merged_ext]
                     ext_writes[old["id"]] = ext_in
-                if private_in:
-                    diff["personal_data"] = sorted(private_in)  # names of fields, never values
-                    private_writes[old["id"]] = private_in
+                changed_private = private_changed.get(old["id"], [])
+                if changed_private:
+                    diff["personal_data"] = changed_private  # names of fields, never values
+                    private_writes[old["id"]] = {f: private_in[f] for f in changed_private}
                 restored = old["deleted_at"] is not None
                 res.id, res.code = old["id"], old["code"]
                 if not diff and not restored:
@@ -901,6 +934,13 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "as_tuple"):  # Decimal
         return str(value)
     return value
+
+
+def _same(stored: Any, given: Any) -> bool:
+    """Equal as data: Decimal("5.50") (as stored in NUMERIC(16,2)) is the same amount as Decimal("5.5")."""
+    if isinstance(stored, Decimal) and isinstance(given, Decimal):
+        return stored == given
+    return _jsonable(stored) == _jsonable(given)
 
 
 def _snapshot(row: dict[str, Any]) -> dict[str, Any]:

@@ -57,4 +57,5 @@ def spec() -> RegistrySpec:
             "admin_unit_id": Filter("admin_unit_id", uuid.UUID),
         },
         output=output,
+        output_fields=("accreditation_valid", "women_share"),
     )

@@ -46,9 +46,15 @@ class HouseholdPersonalStore:
         except InvalidToken:
             return {"_error": "undecryptable with this node's key"}
 
-    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal) -> None:
+    @staticmethod
+    def is_masked(value: Any) -> bool:
+        """A value as shown masked by :meth:`read` (sent back by a client that read it): not data."""
+        return isinstance(value, str) and ("XXXX" in value or "*" in value)
+
+    def _current(self, session: Session,
+                 ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[dict[str, Any], str | None]]:
         table = HouseholdPersonalData.__table__
-        ids = list(values)
+        ids = list(ids)
         current: dict[uuid.UUID, tuple[dict[str, Any], str | None]] = {}
         for i in range(0, len(ids), 5000):
             chunk = ids[i:i + 5000]
@@ -56,6 +62,27 @@ class HouseholdPersonalStore:
                     select(table.c.household_id, table.c.ciphertext, table.c.identity_hash)
                     .where(table.c.household_id.in_(chunk))):
                 current[hid] = (self._decrypt(blob), ihash)
+        return current
+
+    def changed(self, session: Session, values: dict[uuid.UUID, dict[str, Any]]) -> dict[uuid.UUID, list[str]]:
+        """Names of the given fields whose value differs from the stored one (so a re-send is a no-op)."""
+        current = self._current(session, list(values))
+        out: dict[uuid.UUID, list[str]] = {}
+        for hid, given in values.items():
+            clear, ihash = current.get(hid, ({}, None))
+            names = []
+            for name, value in given.items():
+                if name == "aadhaar":
+                    if (self.identity_hash(value) if value else None) != ihash:
+                        names.append(name)
+                elif clear.get(name) != value:
+                    names.append(name)
+            out[hid] = sorted(names)
+        return out
+
+    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal) -> None:
+        table = HouseholdPersonalData.__table__
+        current = self._current(session, list(values))
         now = utcnow()
         rows, replaced = [], []
         for hid, given in values.items():

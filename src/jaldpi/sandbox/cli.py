@@ -1,8 +1,187 @@
+"""Sandbox commands: ``jaldpi sandbox generate``, ``jaldpi sandbox accounts`` and the newcomer's ``jaldpi demo``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 app = typer.Typer(help="Synthetic sandbox data.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+SCALE_HELP = "block | district | state | large-state"
 
 
-def demo() -> None:
-    """Set up and serve a sandbox node (placeholder, replaced below)."""
-    raise typer.Exit(1)
+def _node(migrate: bool = True):
+    """Settings, database (migrated) and catalogue of the configured node."""
+    from jaldpi.config import get_settings
+    from jaldpi.core.db import Database
+    from jaldpi.core.migrate import upgrade
+    from jaldpi.registries import all_models, build_catalogue
+
+    settings = get_settings()
+    all_models()
+    db = Database(settings.database_url)
+    if migrate:
+        upgrade(db)
+    return settings, db, build_catalogue(settings)
+
+
+def _generate(db, catalogue, *, seed: int, scale: str, state_code: int, lgd_dir: Path | None,
+              district_code: int | None = None, block_code: int | None = None, batch_size: int = 5000):
+    from jaldpi.sandbox.generate import SCALES, SandboxError, generate
+    from jaldpi.sandbox.lgd import LgdSourceError
+
+    if scale not in SCALES:
+        err.print(f"[red]unknown scale {scale!r}[/]; use {SCALE_HELP}")
+        raise typer.Exit(2)
+    progress = Progress(TextColumn("[bold]sandbox[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("blocks · {task.fields[records]:,} records"), TimeElapsedColumn(),
+                        console=err, transient=False)
+    task = None
+
+    def on_start(blocks: int) -> None:
+        nonlocal task
+        task = progress.add_task(f"seed {seed}, {scale}", total=blocks, records=0)
+
+    def on_progress(done: int, records: int) -> None:
+        progress.update(task, completed=done, records=records)
+
+    try:
+        with progress:
+            return generate(db, catalogue, seed=seed, scale=scale, state_code=state_code, lgd_dir=lgd_dir,
+                            batch_size=batch_size, district_code=district_code, block_code=block_code,
+                            on_start=on_start, on_progress=on_progress)
+    except (SandboxError, LgdSourceError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+def _summary(result) -> None:
+    table = Table(title="sandbox " + ("(already present: skipped)" if result.skipped else "generated"))
+    table.add_column("registry")
+    table.add_column("created by sandbox" if not result.skipped else "sandbox records", justify="right")
+    if result.totals:
+        table.add_column("in database", justify="right")
+    for name, n in result.counts.items():
+        row = [name, f"{n:,}"]
+        if result.totals:
+            row.append(f"{result.totals.get(name, 0):,}")
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"seed {result.seed}, scale {result.scale}, state {result.state_code}; LGD upper hierarchy from "
+                  f"{result.lgd_source} ({result.upper.get('created', 0)} units created); "
+                  f"{result.seconds:.1f} s")
+
+
+@app.command("generate")
+def generate_cmd(
+    seed: int = typer.Option(7, help="same seed, same records (ids included)"),
+    scale: str = typer.Option("block", help=SCALE_HELP),
+    state_code: int = typer.Option(36, help="LGD state code (the bundled seed holds 36, Telangana)"),
+    lgd_dir: Path = typer.Option(None, help="directory of the official LGD CSV files; default ../shared/data/lgd "
+                                 "if present, else the bundled Telangana seed"),
+    district_code: int = typer.Option(None, help="district for scale block/district (default: drawn from seed)"),
+    block_code: int = typer.Option(None, help="the block for scale block (default: drawn from the seed)"),
+    batch_size: int = typer.Option(5000, min=100, help="records per import call"),
+) -> None:
+    """Generate a synthetic state on the real LGD upper hierarchy (writes through the registries)."""
+    _settings, db, catalogue = _node()
+    result = _generate(db, catalogue, seed=seed, scale=scale, state_code=state_code, lgd_dir=lgd_dir,
+                       district_code=district_code, block_code=block_code, batch_size=batch_size)
+    _summary(result)
+
+
+@app.command("accounts")
+def accounts_cmd(state_code: int = typer.Option(36)) -> None:
+    """Create the demo accounts (one per role) for the sandbox already in the database."""
+    settings, db, _catalogue = _node()
+    accounts = _ensure_accounts(settings, db, state_code)
+    if accounts is None:
+        err.print("[red]no sandbox in this database[/]: run `jaldpi sandbox generate` first")
+        raise typer.Exit(1)
+    _print_accounts(accounts)
+
+
+def _ensure_accounts(settings, db, state_code: int, sample: dict[str, int] | None = None):
+    from jaldpi.core.security import Passwords
+    from jaldpi.sandbox.accounts import demo_accounts, ensure_demo_accounts
+    from jaldpi.sandbox.generate import sandbox_marker
+
+    with db.unit_of_work() as session:
+        if sample is None:
+            marker = sandbox_marker(session, state_code)
+            if not marker:
+                return None
+            sample = marker["sample"]
+        accounts = demo_accounts(state_code, sample)
+        status = ensure_demo_accounts(session, Passwords(settings.password_hash_time_cost,
+                                                         settings.password_hash_memory_kib), accounts)
+    return [(a, status[a.username]) for a in accounts]
+
+
+def _print_accounts(accounts) -> None:
+    console.print("[bold]Demo accounts[/] [yellow](sandbox only: these passwords are public)[/]")
+    width = max(len(a.username) for a, _ in accounts)
+    pw = max(len(a.password) for a, _ in accounts)
+    for a, status in accounts:
+        kind = "  (system: client credentials)" if a.kind == "system" else ""
+        console.print(f"  {a.username:<{width}}  {a.password:<{pw}}  {a.within:<24} {status}{kind}",
+                      highlight=False, soft_wrap=True)
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    seed: int = typer.Option(7, help="sandbox seed"),
+    scale: str = typer.Option("block", help=SCALE_HELP),
+    state_code: int = typer.Option(36, help="LGD state code"),
+    lgd_dir: Path = typer.Option(None, help="official LGD CSV directory (default: ../shared/data/lgd or the seed)"),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="start the API server at the end"),
+) -> None:
+    """Set up a sandbox node and serve it: migrate, load LGD, generate synthetic data, create demo accounts."""
+    started = time.perf_counter()
+    settings, db, catalogue = _node()
+    console.print(f"[bold]jaldpi demo[/]: database {db.engine.url.render_as_string(hide_password=True)} "
+                  f"({db.dialect}), migrated")
+    result = _generate(db, catalogue, seed=seed, scale=scale, state_code=state_code, lgd_dir=lgd_dir)
+    _summary(result)
+    accounts = _ensure_accounts(settings, db, state_code, result.sample)
+    _print_accounts(accounts)
+
+    base = f"http://{host}:{port}"
+    village = result.sample.get("village")
+    console.print(f"""
+[bold green]Ready[/] in {time.perf_counter() - started:.1f} s. [yellow]Synthetic data and public demo passwords: \
+a sandbox, not for real data.[/]
+
+  API docs (sign in with Authorize):  {base}/docs
+  data standard (schemas, code lists): {base}/standard/v1/
+  a sandbox village (public):          {base}/api/v1/admin_units/LGD-V{village}
+  its households (sign in):            {base}/api/v1/households?within=village:{village}
+
+Get a token as the district official and list households of the district:
+
+  TOKEN=$(curl -s -X POST {base}/api/v1/auth/token -d grant_type=password \\
+      -d username=district_official -d password=demo-district_official \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -H "Authorization: Bearer $TOKEN" "{base}/api/v1/households?limit=5&total=true"
+
+A partner system signs in with client credentials:
+
+  curl -s -X POST {base}/api/v1/auth/token -d grant_type=client_credentials \\
+      -d client_id=partner_system -d client_secret=demo-partner_system
+""", highlight=False, soft_wrap=True)
+    if not serve:
+        return
+    import uvicorn
+
+    from jaldpi.app import create_app
+
+    console.print(f"serving on {base} (Ctrl+C to stop)")
+    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
