@@ -25,14 +25,15 @@ from pathlib import Path
 import httpx
 import orjson
 import psycopg
-from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
+
 from jaldpi.core import changelog  # noqa: E402
 from jaldpi.core.ids import mint_code, new_id  # noqa: E402
 from jaldpi.core.registry import _jsonable, _snapshot  # noqa: E402
+from jaldpi.people.personal_data import HouseholdPersonalStore  # noqa: E402
 
 GOAL = 25_000
 FIRST = ["Ramesh", "Sita", "Lakshmi", "Venkata", "Anil", "Padma", "Suresh", "Kavita", "Ravi", "Meena", "Srinivas",
@@ -151,8 +152,8 @@ EX_COLS = ("record_type", "record_id", "system", "value")
 def baseline_rows(records: list[dict], village_rows: dict[int, tuple], pii_key: str, actor: str, source: str
                   ) -> dict[str, list[tuple]]:
     """Rows equivalent to what the API writes for ``records``: same columns, same value shapes and sizes (change-log
-    payloads in the same canonical JSON, personal data Fernet-encrypted with the node's key), new ids and codes."""
-    fernet = Fernet(pii_key.encode())
+    payloads in the same canonical JSON, personal data AES-GCM-encrypted with the node's key), new ids and codes."""
+    store = HouseholdPersonalStore(pii_key, "bench-identity-key")
     now = dt.datetime.now(dt.UTC)
     hh, cl, pd, ex = [], [], [], []
     prev = "f" * 64
@@ -175,7 +176,7 @@ def baseline_rows(records: list[dict], village_rows: dict[int, tuple], pii_key: 
         digest = changelog.chain_hash(prev, payload)
         cl.append(("households", rid, "create", 1, actor, source, now, path, payload, prev, digest))
         prev = digest
-        pd.append((rid, fernet.encrypt(orjson.dumps({"head_name": r["head_name"], "phone": r["phone"]})), None, now))
+        pd.append((rid, store.encrypt(rid, {"head_name": r["head_name"], "phone": r["phone"]}), None, now))
         if r.get("external_ids"):
             for system, value in r["external_ids"].items():
                 ex.append(("households", rid, system, value + "-B"))
@@ -229,7 +230,6 @@ def run_profile(args, bdb: benchlib.BenchDB, records: list[dict], top: int) -> d
     from jaldpi.core.bulkparse import parse_body
     from jaldpi.core.registry import Strategy
     from jaldpi.core.security import Grant, Principal
-    from jaldpi.standard.codelists import role_permissions
 
     app = create_app(benchlib.settings_for(bdb.url))
     node = app.state.node
@@ -301,9 +301,13 @@ def run_profile(args, bdb: benchlib.BenchDB, records: list[dict], top: int) -> d
 def _timed_phases(run, schema=None) -> tuple[dict, object, float]:
     """Run ``run()`` with wall-clock timers patched around the coarse steps of a bulk import; returns
     ({phase: {seconds, share}}, run's result, wall seconds). Nested phases are reported exclusive of their children."""
-    from jaldpi.core import api as api_mod, bulkparse, changelog as cl_mod, registry as reg_mod
-    from jaldpi.people import personal_data as pd_mod
     from sqlalchemy.orm import Session
+
+    from jaldpi.core import api as api_mod
+    from jaldpi.core import bulkparse
+    from jaldpi.core import changelog as cl_mod
+    from jaldpi.core import registry as reg_mod
+    from jaldpi.people import personal_data as pd_mod
 
     totals: dict[str, float] = {}
     stack: list[list] = []  # [name, start, child_time]
@@ -340,7 +344,7 @@ def _timed_phases(run, schema=None) -> tuple[dict, object, float]:
     patch(reg_mod.Registry, "resolve", "resolve references")
     patch(reg_mod, "_snapshot", "change-log snapshot (_snapshot)")
     patch(pd_mod.HouseholdPersonalStore, "write", "personal data: other (lookup of existing rows)")
-    patch(pd_mod.Fernet, "encrypt", "personal data: Fernet encrypt")
+    patch(pd_mod.HouseholdPersonalStore, "encrypt", "personal data: AES-GCM encrypt")
     patch(cl_mod, "seal", "seal: other (head lock, payload JSON, sha256)")
     patch(Session, "commit", "commit")
     if schema is not None:  # a classmethod: patch with a staticmethod around the bound original, restore after
@@ -398,6 +402,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=10_000, help="records per request (NDJSON body)")
     p.add_argument("--villages", type=int, default=50)
     p.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (default 1: one pusher)")
+    p.add_argument("--server-workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--strategy", default="create_and_update", choices=["create", "create_and_update"])
     p.add_argument("--external-ids", action="store_true", help="give each household an external id (state_mis)")
     p.add_argument("--no-copy", action="store_true", help="skip the COPY baseline")
@@ -432,7 +437,7 @@ def main() -> None:
 
         batches = [records[i:i + args.batch_size] for i in range(0, len(records), args.batch_size)]
         bodies = [ndjson(b) for b in batches]
-        with benchlib.server(bdb.url) as base:
+        with benchlib.server(bdb.url, workers=args.server_workers) as base:
             headers = benchlib.token(base, args.username, kind)
             log(f"server {base}: posting {len(bodies)} request(s) of up to {args.batch_size} records")
             api = run_api(base, headers, bodies, [len(b) for b in batches], strategy=args.strategy,
@@ -471,6 +476,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "requests": api["requests"],
         "concurrency": args.concurrency,
+        "server_workers": args.server_workers,
         "strategy": args.strategy,
         "body_format": "application/x-ndjson",
         "fields": sorted({k for r in records[:100] for k in r}),
@@ -497,10 +503,10 @@ def main() -> None:
             "copy_baseline": {
                 "what": "psycopg COPY ... FROM STDIN (write_row) into the same tables of the same database, after "
                         "the API run, one transaction per batch_size records: households + household_personal_data "
-                        "(Fernet ciphertext) + change_log (canonical JSON payload and chained hash)"
+                        "(AES-GCM ciphertext) + change_log (canonical JSON payload and chained hash)"
                         + (" + external_ids" if args.external_ids else "")
                         + ". Rows are built before timing: copy_seconds is the COPYs and commits only; "
-                          "copy_prep_seconds is the Python time to build them (JSON, sha256, Fernet), not timed.",
+                          "copy_prep_seconds is the Python time to build them (JSON, sha256, AES-GCM), not timed.",
                 "rows_copied": copy["rows"],
                 "copy_seconds_by_table": copy["per_table"],
                 "db_counts_after_copy": copy["counts"],

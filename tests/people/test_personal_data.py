@@ -202,3 +202,19 @@ def test_invalid_aadhaar_is_refused_without_echoing_it(client, node, hh):
                                                                     "aadhaar": bad}])
     assert r.status_code == 422 and bad not in r.text
     assert r.json()["rows"][0]["errors"][0]["field"] == "aadhaar"
+
+
+def test_ciphertext_is_bound_to_its_household(client, node, hh):
+    """AES-GCM with the household id as associated data: a blob copied onto another household does not decrypt,
+    and a flipped byte is detected rather than read as garbage."""
+    import uuid
+
+    record, _ = hh
+    store = node.catalogue["households"].spec.private_store
+    hid = uuid.UUID(record["id"])
+    with node.db.engine.connect() as conn:
+        blob = bytes(conn.execute(text("SELECT ciphertext FROM household_personal_data")).scalar_one())
+    assert store.decrypt(hid, blob)["head_name"] == NAME
+    assert "_error" in store.decrypt(uuid.uuid4(), blob)
+    tampered = blob[:-1] + bytes([blob[-1] ^ 1])
+    assert "_error" in store.decrypt(hid, tampered)

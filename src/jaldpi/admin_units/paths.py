@@ -75,7 +75,7 @@ def common_prefix(paths: list[str]) -> str:
         return "/"
     split = [p.strip("/").split("/") for p in paths]
     out = []
-    for parts in zip(*split):
+    for parts in zip(*split, strict=False):
         if all(p == parts[0] for p in parts):
             out.append(parts[0])
         else:

@@ -7,6 +7,7 @@ unit-of-work inserts cost ~10x more. COPY is the documented fastest load path of
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,11 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     raw = conn.connection.driver_connection
     col_sql = ", ".join(f'"{c}"' for c in columns)
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({col_sql}) FROM STDIN') as copy:
+        if not json_cols:
+            pick = operator.itemgetter(*columns)
+            for row in rows:
+                copy.write_row(pick(row) if len(columns) > 1 else (pick(row),))
+            return
         for row in rows:
             copy.write_row(tuple(
                 (orjson.dumps(row[c], default=_json_default).decode() if row[c] is not None else None)

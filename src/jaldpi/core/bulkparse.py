@@ -77,7 +77,8 @@ def parse_csv(text: str, schema: type[BaseModel]) -> list[dict[str, Any]]:
             continue
         if len(cells) != len(header):
             raise ValidationFailed(f"CSV line {lineno} has {len(cells)} cells, the header has {len(header)}",
-                                   code="malformed_body", details=[{"field": f"line {lineno}", "problem": "cell count"}])
+                                   code="malformed_body",
+                                   details=[{"field": f"line {lineno}", "problem": "cell count"}])
         record: dict[str, Any] = {}
         for key, cell in zip(header, cells, strict=True):
             cell = cell.strip()

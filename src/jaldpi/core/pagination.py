@@ -20,4 +20,5 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return uuid.UUID(bytes=raw)
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed("invalid cursor", details=[{"field": "after", "problem": "not a cursor issued by this API"}]) from exc
+        raise ValidationFailed("invalid cursor",
+                               details=[{"field": "after", "problem": "not a cursor issued by this API"}]) from exc

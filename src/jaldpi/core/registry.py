@@ -80,7 +80,8 @@ class PrivateStore(Protocol):
 
     fields: frozenset[str]
 
-    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal) -> None: ...
+    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal,
+              created: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset()) -> None: ...
 
     def read(self, session: Session, ids: Sequence[uuid.UUID], principal: Principal,
              paths: dict[uuid.UUID, str]) -> dict[uuid.UUID, dict[str, Any]]: ...
@@ -487,7 +488,8 @@ class Registry:
         # duplicates inside the payload
         seen: dict[Any, int] = {}
         for i, item in enumerate(items):
-            for key in (("id", str(item.get("id")) if item.get("id") is not None else None), ("code", item.get("code"))):
+            given_id = str(item["id"]) if item.get("id") is not None else None
+            for key in (("id", given_id), ("code", item.get("code"))):
                 if key[1] in (None, ""):
                     continue
                 if key in seen:
@@ -609,6 +611,11 @@ class Registry:
         """One generation of an import: match, validate, resolve, authorise, write. Returns the change records."""
         spec = self.spec
 
+        write_scope = tuple(principal.scope(spec.write_permission))
+
+        def can_write(path: str) -> bool:
+            return path.startswith(write_scope) if write_scope else False
+
         # 2. match to stored records and choose the action per row
         existing = self._existing(session, items)
         ext_of_existing = self._external_ids(session, [r["id"] for r in existing.values()]) if existing else {}
@@ -617,14 +624,12 @@ class Registry:
             if results[i].errors:
                 continue
             old = existing.get(i)
-            if old is not None and not principal.can(spec.write_permission, old["lgd_path"]):
+            if old is not None and not can_write(old["lgd_path"]):
                 # Matched (by id, code or external id) a record the caller may not change: refuse the row without
                 # disclosing that record (no code, no id, no "already exists").
                 results[i].fail(ErrorCode.OUT_OF_JURISDICTION,
                                 f"this row matches a {spec.title} outside your jurisdiction for writing", "id")
                 continue
-            if old is not None and old["deleted_at"] is not None and strategy != Strategy.delete:
-                old = old  # a soft-deleted record is restored by create/update
             if strategy == Strategy.create and old is not None:
                 results[i].fail(ErrorCode.ALREADY_EXISTS, f"{spec.title} {old['code']} already exists", "id")
             elif strategy in (Strategy.update, Strategy.delete) and old is None:
@@ -687,9 +692,9 @@ class Registry:
                 if err:
                     label = f"{ref.field}.{j}" if j is not None else ref.field
                     lv = f" ({'/'.join(ref.levels)})" if ref.levels else ""
-                    results[i].fail(err, f"{ref.target}{lv} '{values[pos]}' "
-                                    f"{'matches more than one record' if err == ErrorCode.REFERENCE_AMBIGUOUS else 'not found or not visible to you'}",
-                                    label)
+                    what = ("matches more than one record" if err == ErrorCode.REFERENCE_AMBIGUOUS
+                            else "not found or not visible to you")
+                    results[i].fail(err, f"{ref.target}{lv} '{values[pos]}' {what}", label)
                     continue
                 if j is None:
                     resolved[i][ref.field] = row
@@ -724,7 +729,7 @@ class Registry:
         for i, (action, old) in plans.items():
             res = results[i]
             if action == "delete":
-                if not principal.can(spec.write_permission, old["lgd_path"]):
+                if not can_write(old["lgd_path"]):
                     res.fail(ErrorCode.OUT_OF_JURISDICTION, "record lies outside your jurisdiction", "lgd_path")
                     continue
                 deletes.append(old)
@@ -752,8 +757,7 @@ class Registry:
                 res.fail(ErrorCode.RULE, problem, fname)
             if res.errors:
                 continue
-            if not principal.can(spec.write_permission, path) or (
-                    old is not None and not principal.can(spec.write_permission, old["lgd_path"])):
+            if not can_write(path) or (old is not None and not can_write(old["lgd_path"])):
                 res.fail(ErrorCode.OUT_OF_JURISDICTION,
                          f"{spec.title} at {path} lies outside your jurisdiction for writing", "lgd_path")
                 continue
@@ -769,9 +773,10 @@ class Registry:
                        "deleted_at": None}
                 inserts.append(row)
                 res.action, res.id, res.code = "created", rid, code
+                snapshot = _snapshot(row)
                 changes.append(changelog.PendingChange(
-                    spec.name, rid, "create", 1, actor, source, now, path, _snapshot(row),
-                    {k: [None, _jsonable(v)] for k, v in data.items() if v is not None}
+                    spec.name, rid, "create", 1, actor, source, now, path, snapshot,
+                    {k: [None, snapshot[k]] for k, v in data.items() if v is not None}
                     | ({"personal_data": sorted(private_in)} if private_in else {})))
                 if ext_in:
                     ext_writes[rid] = ext_in
@@ -839,7 +844,7 @@ class Registry:
         if ext_writes:
             self._write_external_ids(session, ext_writes)
         if private_writes and spec.private_store is not None:
-            spec.private_store.write(session, private_writes, principal)
+            spec.private_store.write(session, private_writes, principal, created={r["id"] for r in inserts})
         session.flush()
         return changes
 
@@ -924,15 +929,24 @@ def _ref_value(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
+    """A stored value as JSON: UUIDs and dates as strings, Decimals as exact strings."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is uuid.UUID:
         return str(value)
-    if isinstance(value, dt.datetime | dt.date):
+    if kind is dt.datetime or kind is dt.date:
         return value.isoformat()
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if hasattr(value, "as_tuple"):  # Decimal
+    if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, dt.date):  # subclasses
+        return value.isoformat()
     return value
 
 
@@ -944,7 +958,7 @@ def _same(stored: Any, given: Any) -> bool:
 
 
 def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in row.items()}
+    return {k: v if type(v) in _PLAIN else _jsonable(v) for k, v in row.items()}
 
 
 class Catalogue:

@@ -35,6 +35,7 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     role_permissions: Mapping[str, frozenset[str]] = field(default_factory=dict)
     source_system: str | None = None
+    _scopes: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_anonymous(self) -> bool:
@@ -42,6 +43,12 @@ class Principal:
 
     def scope(self, permission: str) -> list[str]:
         """Path prefixes where this principal holds ``permission``; ``["/"]`` means everywhere, ``[]`` nowhere."""
+        cached = self._scopes.get(permission)
+        if cached is None:
+            cached = self._scopes[permission] = self._compute_scope(permission)
+        return list(cached)
+
+    def _compute_scope(self, permission: str) -> list[str]:
         prefixes = sorted({g.path for g in self.grants if permission in self.role_permissions.get(g.role, ())})
         if ROOT_PATH in prefixes:
             return [ROOT_PATH]

@@ -24,7 +24,7 @@ class Household(RecordMixin, Base):
 
 
 class HouseholdPersonalData(Base):
-    """Encrypted personal data of a household (Fernet: AES-128-CBC + HMAC-SHA256).
+    """Encrypted personal data of a household (AES-256-GCM, the household id as associated data).
 
     ``identity_hash`` is HMAC-SHA256 of the Aadhaar number under the node's identity key: it lets a node find a
     duplicate registration without ever storing the number (Aadhaar Act 2016, s. 29; UIDAI storage rules).

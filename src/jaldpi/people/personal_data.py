@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -34,17 +37,30 @@ class HouseholdPersonalStore:
     fields = PERSONAL_FIELDS
 
     def __init__(self, encryption_key: str, identity_key: str) -> None:
-        self.fernet = Fernet(encryption_key.encode())
+        key = base64.urlsafe_b64decode(encryption_key.encode())
+        if len(key) != 32:
+            raise ValueError("JALDPI_PII_ENCRYPTION_KEY must be 32 bytes, urlsafe base64 encoded")
+        self.aead = AESGCM(key)
         self.identity_key = identity_key.encode()
 
     def identity_hash(self, aadhaar: str) -> str:
         return hmac.new(self.identity_key, aadhaar.encode(), hashlib.sha256).hexdigest()
 
-    def _decrypt(self, blob: bytes) -> dict[str, Any]:
+    def encrypt(self, household_id: uuid.UUID, clear: dict[str, Any]) -> bytes:
+        """AES-256-GCM; the household id is the associated data, so a ciphertext cannot be moved to another row.
+
+        Layout: version byte 1, 12-byte random nonce, ciphertext with its 16-byte tag.
+        """
+        nonce = os.urandom(12)
+        return b"\x01" + nonce + self.aead.encrypt(nonce, orjson.dumps(clear), household_id.bytes)
+
+    def decrypt(self, household_id: uuid.UUID, blob: bytes) -> dict[str, Any]:
         try:
-            return orjson.loads(self.fernet.decrypt(blob))
-        except InvalidToken:
-            return {"_error": "undecryptable with this node's key"}
+            if blob[:1] != b"\x01":
+                raise InvalidTag
+            return orjson.loads(self.aead.decrypt(blob[1:13], blob[13:], household_id.bytes))
+        except InvalidTag:
+            return {"_error": "undecryptable with this node's key (or moved from another record)"}
 
     @staticmethod
     def is_masked(value: Any) -> bool:
@@ -61,7 +77,7 @@ class HouseholdPersonalStore:
             for hid, blob, ihash in session.execute(
                     select(table.c.household_id, table.c.ciphertext, table.c.identity_hash)
                     .where(table.c.household_id.in_(chunk))):
-                current[hid] = (self._decrypt(blob), ihash)
+                current[hid] = (self.decrypt(hid, blob), ihash)
         return current
 
     def changed(self, session: Session, values: dict[uuid.UUID, dict[str, Any]]) -> dict[uuid.UUID, list[str]]:
@@ -80,9 +96,11 @@ class HouseholdPersonalStore:
             out[hid] = sorted(names)
         return out
 
-    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal) -> None:
+    def write(self, session: Session, values: dict[uuid.UUID, dict[str, Any]], principal: Principal,
+              created: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset()) -> None:
         table = HouseholdPersonalData.__table__
-        current = self._current(session, list(values))
+        # records created in this import have no stored personal data yet: no need to look it up
+        current = self._current(session, [h for h in values if h not in created])
         now = utcnow()
         rows, replaced = [], []
         for hid, given in values.items():
@@ -94,7 +112,7 @@ class HouseholdPersonalStore:
                     clear["aadhaar_last4"] = value[-4:] if value else None
                 else:
                     clear[name] = value
-            rows.append({"household_id": hid, "ciphertext": self.fernet.encrypt(orjson.dumps(clear)),
+            rows.append({"household_id": hid, "ciphertext": self.encrypt(hid, clear),
                          "identity_hash": ihash, "updated_at": now})
             if hid in current:
                 replaced.append(hid)
@@ -111,7 +129,7 @@ class HouseholdPersonalStore:
             chunk = list(ids[i:i + 5000])
             for hid, blob in session.execute(select(table.c.household_id, table.c.ciphertext)
                                              .where(table.c.household_id.in_(chunk))):
-                data = self._decrypt(blob)
+                data = self.decrypt(hid, blob)
                 last4 = data.get("aadhaar_last4")
                 shown = {"head_name": data.get("head_name"), "phone": data.get("phone"),
                          "ration_card": data.get("ration_card"),
