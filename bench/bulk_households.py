@@ -273,7 +273,7 @@ def run_profile(args, bdb: benchlib.BenchDB, records: list[dict], top: int) -> d
 
     def rows(key: str) -> list[dict]:
         entries = []
-        for (file, line, fn), (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        for (file, line, fn), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
             entries.append({"function": f"{_short(file)}:{line}({fn})", "calls": nc, "tottime_s": round(tt, 3),
                             "cumtime_s": round(ct, 3), "cum_share": round(ct / wall, 3),
                             "tot_share": round(tt / wall, 3)})

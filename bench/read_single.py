@@ -164,7 +164,7 @@ def main() -> None:
         "backend": args.backend,
         "client_workers": args.workers,
         "client": "httpx.Client per thread (keep-alive), same machine as the server",
-        "server": f"uvicorn --workers {args.server_workers} (h11), jaldpi.app:create_app --factory",
+        "server": f"uvicorn --workers {args.server_workers} (httptools + uvloop), jaldpi.app:create_app --factory",
         "role": args.role,
         "max_requests_per_endpoint": args.requests,
         "max_seconds_per_endpoint": args.duration,

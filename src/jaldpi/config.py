@@ -27,7 +27,8 @@ class Settings(BaseSettings):
 
     secret_key: str = Field(_DEV_SECRET, description="HMAC key for JWT access tokens (HS256)")
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)
-    pii_encryption_key: str = Field(_DEV_PII_KEY, description="AES-256-GCM key for personal data (32 bytes, urlsafe base64)")
+    pii_encryption_key: str = Field(_DEV_PII_KEY,
+                                    description="AES-256-GCM key for personal data (32 bytes, urlsafe base64)")
     identity_hash_key: str = Field(_DEV_HASH_KEY, description="HMAC key for keyed hashes of identity numbers")
 
     max_page_size: int = Field(500, ge=1, description="Upper cap on `limit` for every list endpoint")
