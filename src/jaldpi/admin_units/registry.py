@@ -63,7 +63,8 @@ def spec() -> RegistrySpec:
         code_prefix="AU",
         derive_path=derive_path,
         references=(
-            Reference("parent", "parent_id", "admin_units", levels=LGD_LEVELS),
+            Reference("parent", "parent_id", "admin_units", levels=LGD_LEVELS,
+                      levels_for=lambda unit: ALLOWED_PARENTS[unit.level] or LGD_LEVELS),
             Reference("subdistrict", "subdistrict_id", "admin_units", levels=("subdistrict",)),
         ),
         filters={

@@ -209,7 +209,7 @@ def history(session: Session, record_type: str, record_id: uuid.UUID) -> list[di
         out.append({
             "seq": row.seq, "version": row.version, "operation": row.operation, "actor": row.actor,
             "source_system": row.source_system, "occurred_at": body["occurred_at"], "changes": body.get("changes"),
-            "hash": row.hash,
+            "record": body.get("data"), "hash": row.hash,
         })
     return out
 

@@ -73,6 +73,9 @@ class Reference:
     target: str
     levels: tuple[str, ...] | None = None  # for targets with levels (administrative units): allowed levels
     many: bool = False  # a list of references stored as a JSON list of ids
+    # narrower allowed levels for one row (e.g. the parent of a district must be a state), so that a bare LGD
+    # code is not ambiguous between levels that share numbers
+    levels_for: Callable[[BaseModel], tuple[str, ...]] | None = None
 
 
 class PrivateStore(Protocol):
@@ -549,15 +552,16 @@ class Registry:
         self_refs = [r for r in self.spec.references if r.target == self.spec.name]
         if not self_refs or len(items) < 2:
             return [list(range(len(items)))]
-        owner: dict[tuple[str, Any], int] = {}
+        # key -> rows that carry it (an LGD code may belong to several rows of different levels: depend on all)
+        owner: dict[tuple[str, Any], list[int]] = {}
         for i, item in enumerate(items):
             if item.get("id") is not None:
-                owner[("id", str(item["id"]).lower())] = i
+                owner.setdefault(("id", str(item["id"]).lower()), []).append(i)
             code = item.get("code") or (self.spec.predict_code(item) if self.spec.predict_code else None)
             if code:
-                owner[("code", code)] = i
+                owner.setdefault(("code", code), []).append(i)
             if isinstance(item.get("lgd_code"), int | str) and str(item.get("lgd_code")).isdigit():
-                owner.setdefault(("lgd", int(item["lgd_code"])), i)
+                owner.setdefault(("lgd", int(item["lgd_code"])), []).append(i)
 
         def keys_of(value: Any) -> list[tuple[str, Any]]:
             if isinstance(value, dict):
@@ -579,9 +583,7 @@ class Registry:
                 value = item.get(ref.field)
                 for v in (value if ref.many and isinstance(value, list) else [value]):
                     for key in keys_of(v):
-                        j = owner.get(key)
-                        if j is not None and j != i:
-                            found.add(j)
+                        found.update(j for j in owner.get(key, ()) if j != i)
             deps.append(found)
         depth: dict[int, int] = {}
         for start in range(len(items)):
@@ -686,7 +688,17 @@ class Registry:
                     values.append(_ref_value(value))
             if not values:
                 continue
-            answers = target.resolve(session, principal, values, ref.levels)
+            if ref.levels_for is None:
+                answers = target.resolve(session, principal, values, ref.levels)
+            else:  # allowed target levels depend on the row (a district's parent is a state): resolve per group
+                groups: dict[tuple[str, ...], list[int]] = {}
+                for pos, (i, _j) in enumerate(positions):
+                    groups.setdefault(ref.levels_for(validated[i]), []).append(pos)
+                answers = {}
+                for levels, members in groups.items():
+                    sub = target.resolve(session, principal, [values[p] for p in members], levels)
+                    for k, pos in enumerate(members):
+                        answers[pos] = sub[k]
             for pos, (i, j) in enumerate(positions):
                 row, err = answers.get(pos, (None, ErrorCode.REFERENCE_NOT_FOUND))
                 if err:
