@@ -92,6 +92,11 @@ def upgrade() -> None:
     sa.Column('entry_count', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_change_log_head'))
     )
+    # The chain's head exists from the start, so the first two concurrent writers queue on its row lock instead of
+    # racing to insert it.
+    op.bulk_insert(sa.table('change_log_head', sa.column('id', sa.Integer()), sa.column('last_hash', sa.String()),
+                            sa.column('entry_count', sa.BigInteger())),
+                   [{'id': 1, 'last_hash': '0' * 64, 'entry_count': 0}])
     op.create_table('external_ids',
     sa.Column('record_type', sa.String(length=64), nullable=False),
     sa.Column('record_id', sa.Uuid(), nullable=False),
