@@ -28,9 +28,12 @@ from jaldpi.core.db import Database
 from jaldpi.core.errors import NotFound, ValidationFailed
 from jaldpi.core.models import ExternalIdentifier
 from jaldpi.core.security import Passwords
-from jaldpi.registries import all_models, build_catalogue
+from jaldpi.core.signing import SigningKey
+from jaldpi.core.workflow_api import workflow_router
+from jaldpi.registries import all_models, build_catalogue, build_workflows
 from jaldpi.standard.codelists import role_permissions
 from jaldpi.standard.router import router as standard_router
+from jaldpi.water_quality.router import router as water_quality_router
 
 DESCRIPTION = """
 **jaldpi** is the reference node of the Jal Jeevan Mission's Digital Public Infrastructure: LGD-keyed registries
@@ -48,9 +51,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     all_models()
     db = database or Database(settings.database_url)
-    node = Node(settings=settings, db=db, catalogue=build_catalogue(settings), role_permissions=role_permissions(),
+    workflows = build_workflows()
+    node = Node(settings=settings, db=db, catalogue=build_catalogue(settings, workflows),
+                role_permissions=role_permissions(),
                 passwords=Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib))
     node.extras["resolve_within"] = parse_within
+    node.extras["workflows"] = workflows
+    node.extras["signing_keys"] = [SigningKey.from_setting(settings.signing_key, settings.secret_key)]
 
     app = FastAPI(title="jaldpi", version=__version__, description=DESCRIPTION,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc",
@@ -63,6 +70,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(accounts_router)
     app.include_router(standard_router)
+    app.include_router(workflow_router(workflows))
+    app.include_router(water_quality_router)  # before the registries: /api/v1/samples/{key}/signed-report
 
     def parse_bulk(request: Request, raw: bytes, registry) -> list[dict]:
         return parse_body(request.headers.get("content-type", ""), raw, registry.spec.schema)

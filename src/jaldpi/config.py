@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)
     pii_encryption_key: str = Field(_DEV_PII_KEY,
                                     description="AES-256-GCM key for personal data (32 bytes, urlsafe base64)")
+    signing_key: str | None = Field(None, description="Ed25519 private key (PEM or base64url 32-byte seed) for signed "
+                                    "documents; unset: derived from secret_key (fine for a sandbox, set it in "
+                                    "production so that rotating secret_key does not change the signing key)")
     identity_hash_key: str = Field(_DEV_HASH_KEY, description="HMAC key for keyed hashes of identity numbers")
 
     max_page_size: int = Field(500, ge=1, description="Upper cap on `limit` for every list endpoint")
@@ -44,6 +48,34 @@ class Settings(BaseSettings):
 
     password_hash_time_cost: int = Field(2, ge=1, description="argon2id time cost")
     password_hash_memory_kib: int = Field(19456, ge=1024, description="argon2id memory cost in KiB (OWASP minimum)")
+
+    # Water quality: IS 10500 rule set (src/jaldpi/water_quality/rulesets/, docs/water_quality.md)
+    wq_ruleset: str = Field("is10500_2012", description="Rule set file (without .json) in "
+                            "jaldpi/water_quality/rulesets/ that judges samples")
+    wq_rule_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-node changes to the shipped IS 10500:2012 base text, keyed by parameter code (fields "
+        "acceptable_min, acceptable_max, permissible_max, no_relaxation) or rule id (iron_manganese: max, enabled; "
+        "sulphate_magnesium: condition_max; colour_toxic: enabled; chlorine_residual: minimum_viral_protection, "
+        "consumer_end_sampling_points). Limits are decimal strings, null removes a limit. Example "
+        'JALDPI_WQ_RULE_OVERRIDES=\'{"arsenic": {"permissible_max": null, "no_relaxation": true}, '
+        '"iron": {"permissible_max": "1.0", "no_relaxation": false}}\'. Applied on top of wq_rule_overrides_file; '
+        "the effective version string becomes IS10500:2012+overrides:<hash>")
+    wq_rule_overrides_file: Path | None = Field(None, description="JSON file (or YAML when PyYAML is installed) with "
+                                                "rule overrides in the same shape as wq_rule_overrides")
+    wq_ftk_parameters: list[str] = Field(
+        default_factory=lambda: ["ph", "turbidity", "chloride", "total_hardness", "total_alkalinity", "iron",
+                                 "fluoride", "nitrate", "free_residual_chlorine", "arsenic", "h2s_vial"],
+        description="Parameters a field test kit reading may report on this node (the official JJM FTK list was not "
+        "found; this is the common set). h2s_vial is the presence/absence bacteriological vial")
+
+    wq_status_period_days: int = Field(365, ge=1, description="Default look-back for village water-quality status, "
+                                       "hotspots and WQ6 (days)")
+    wq_chemical_interval_days: int = Field(365, ge=1, description="Every source: a chemical lab test at least this "
+                                           "often (JJM: once a year)")
+    wq_pre_monsoon_months: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6],
+                                             description="Months counted as the pre-monsoon season; the others are "
+                                             "post-monsoon (JJM: bacteriological testing once in each)")
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

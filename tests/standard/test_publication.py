@@ -6,7 +6,8 @@ import pytest
 
 from jaldpi.registries import build_catalogue
 
-REGISTRY_NAMES = ["admin_units", "entities", "natural_resources", "households", "schemes", "components"]
+REGISTRY_NAMES = ["admin_units", "entities", "natural_resources", "households", "schemes", "components",
+                  "sampling_points", "samples"]
 
 
 def _check_schema_structure(schema: dict, path: str = "#") -> None:

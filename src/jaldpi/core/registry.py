@@ -123,6 +123,9 @@ class RegistrySpec:
     output_fields: tuple[str, ...] = ()  # keys that ``output`` adds to a record (read-only, dropped on input)
     moves_subtree: bool = False  # a path change moves every record under the old path (administrative units)
     predict_code: Callable[[dict[str, Any]], str | None] | None = None  # code a row will get, for in-payload refs
+    # called in the same unit of work after rows were written: (session, principal, [(action, row)]) -> None;
+    # for side effects such as opening a workflow case (they roll back with the import)
+    on_written: Callable[[Session, Principal, list[tuple[str, dict[str, Any]]]], None] | None = None
 
     def __post_init__(self) -> None:
         self.read_permission = self.read_permission or f"{self.name}:read"
@@ -502,6 +505,13 @@ class Registry:
                     seen[key] = i
 
         savepoint = session.begin_nested()
+        # change records queued by side effects (on_written hooks) must roll back with the savepoint too
+        queued_before = len(session.info.get("pending_changes", []))
+
+        def rollback() -> None:
+            savepoint.rollback()
+            del session.info.get("pending_changes", [])[queued_before:]
+
         changes: list[changelog.PendingChange] = []
         try:
             for generation in self._generations(items):
@@ -511,11 +521,11 @@ class Registry:
                 if atomic and any(results[i].errors for i in generation):
                     break
         except BaseException:
-            savepoint.rollback()
+            rollback()
             raise
         failed = any(r.errors for r in results)
         if dry_run or (atomic and failed):
-            savepoint.rollback()
+            rollback()
             if atomic and failed:
                 for r in results:
                     if not r.errors:
@@ -858,6 +868,9 @@ class Registry:
         if private_writes and spec.private_store is not None:
             spec.private_store.write(session, private_writes, principal, created={r["id"] for r in inserts})
         session.flush()
+        if spec.on_written is not None and (inserts or updates):
+            spec.on_written(session, principal, [("created", r) for r in inserts] + [("updated", new)
+                                                                                    for _old, new in updates])
         return changes
 
     def _write_updates(self, session: Session, updates: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
@@ -966,7 +979,15 @@ def _same(stored: Any, given: Any) -> bool:
     """Equal as data: Decimal("5.50") (as stored in NUMERIC(16,2)) is the same amount as Decimal("5.5")."""
     if isinstance(stored, Decimal) and isinstance(given, Decimal):
         return stored == given
+    if isinstance(stored, dt.datetime) and isinstance(given, dt.datetime):
+        # the same instant: SQLite hands back timestamps without their offset (stored as UTC), PostgreSQL in the
+        # session's time zone; "2023-05-01T00:00:00+05:30" is "2023-04-30T18:30:00+00:00"
+        return _as_utc(stored) == _as_utc(given)
     return _jsonable(stored) == _jsonable(given)
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
