@@ -164,6 +164,9 @@ a sandbox, not for real data.[/]
   data standard (schemas, code lists): {base}/standard/v1/
   a sandbox village (public):          {base}/api/v1/admin_units/LGD-V{village}
   its households (sign in):            {base}/api/v1/households?within=village:{village}
+  water quality of the villages:       {base}/api/v1/water-quality/village-status
+  open contamination cases:            {base}/api/v1/cases?status=open
+  IS 10500 rule set (public):          {base}/api/v1/water-quality/ruleset
 
 Get a token as the district official and list households of the district:
 

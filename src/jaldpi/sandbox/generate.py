@@ -44,7 +44,8 @@ from jaldpi.standard.codelists import role_permissions
 
 SYNTHETIC_CODE_START = 9_000_000  # synthetic GP and village LGD codes: 7 digits, above every real code
 SOURCE_SYSTEM = "jaldpi-sandbox"
-ORDER = ("admin_units", "entities", "natural_resources", "households", "schemes", "components")
+ORDER = ("admin_units", "entities", "natural_resources", "households", "schemes", "components", "sampling_points",
+         "samples")
 BASIC_PARAMETERS = ["ph", "tds", "turbidity", "chloride", "total_alkalinity", "total_hardness", "sulphate", "iron",
                     "arsenic", "fluoride", "nitrate", "total_coliform", "e_coli"]
 LIFECYCLE_WEIGHTS = {"planned": 0.05, "sanctioned": 0.10, "under_construction": 0.15, "commissioned": 0.30,
@@ -206,6 +207,9 @@ class Generator:
                 if parent is not None:
                     self.subdistricts.setdefault(parent["lgd_code"], {})[_norm(u["name"])] = u
         self.by_id = by_id
+        # water quality draws from streams of their own, so adding them changed no other sandbox record
+        self.wq_rng = random.Random(f"jaldpi-sandbox-wq:{seed}")
+        self.wq_ids = SeededIds(f"{seed}:wq")  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ small draws
     def new_id(self) -> str:
@@ -271,6 +275,58 @@ class Generator:
         info = {"unit": unit, "centre": centre, "agency": agency_id, "lab": lab_id}
         self.districts_done[district_code] = info
         return info
+
+    # ------------------------------------------------------------------ water quality
+    def _water_quality(self, group: list["Village"], sources: list[tuple[str, str, tuple[float, float]]],
+                       d: dict[str, Any]) -> None:
+        """A sampling point per source with lab tests (chemical in the pre-monsoon round, bacteriological in both),
+        and field-kit screening at a tap in some villages: enough for status, reports, cases and schedules."""
+        rng = self.wq_rng
+        first = group[0]
+        for rid, kind, pos in sources:
+            point = str(self.wq_ids())
+            self.writer.add("sampling_points", {
+                "id": point, "point_type": "source", "admin_unit": first.id, "water_source": rid,
+                "name": f"Source sampling point ({kind.replace('_', ' ')}), {first.name}", "geometry": _point(*pos),
+                "attributes": {"synthetic": True}})
+            for season, (a, b) in WQ_SEASON_DATES.items():
+                if rng.random() < 0.15:
+                    continue  # not every source is tested every season: the schedule shows what is overdue
+                collected = a + dt.timedelta(days=rng.randint(0, (b - a).days))
+                results = [{"parameter": "e_coli", "value": "present" if rng.random() < 0.04 else "absent"}]
+                if season == "pre_monsoon":
+                    for parameter, spec in WQ_SAFE_RANGES.items():
+                        value = _wq_value(rng, spec)
+                        bad = WQ_CONTAMINATION.get(parameter)
+                        if bad and rng.random() < bad[0]:
+                            value = _wq_value(rng, bad[1])
+                        results.append({"parameter": parameter, "value": value,
+                                        "unit": None if parameter in ("ph",) else
+                                        ("NTU" if parameter == "turbidity" else "mg/L")})
+                    results.append({"parameter": "arsenic", "value": "BDL" if rng.random() < 0.6 else
+                                    f"{rng.uniform(1, 8):.1f}", "unit": "ppb"})
+                when = dt.datetime.combine(collected, dt.time(9, 30), dt.UTC)
+                self.writer.add("samples", {
+                    "id": str(self.wq_ids()), "sampling_point": point, "test_kind": "lab", "purpose": "routine",
+                    "lab": d["lab"], "collected_at": when.isoformat(),
+                    "tested_at": (when + dt.timedelta(days=1)).isoformat(), "results": results,
+                    "attributes": {"synthetic": True}})
+        for village in group:
+            if rng.random() > 0.3:
+                continue
+            tap = str(self.wq_ids())
+            self.writer.add("sampling_points", {
+                "id": tap, "point_type": "household_tap", "admin_unit": village.id, "is_chlorinated": True,
+                "name": f"Tap near the panchayat office, {village.name}", "attributes": {"synthetic": True}})
+            collected = dt.date(2026, 9, 1) + dt.timedelta(days=rng.randint(0, 60))
+            readings = [{"parameter": "h2s_vial", "value": "present" if rng.random() < 0.08 else "absent"},
+                        {"parameter": "free_residual_chlorine", "value": rng.choice(("0.2-0.5", "0.5-1.0", "0-0.1"))},
+                        {"parameter": "fluoride", "value": rng.choice(("0.5", "1.0", "0.5-1.0", "1.5-2.0")),
+                         "unit": "mg/L"}]
+            self.writer.add("samples", {
+                "id": str(self.wq_ids()), "sampling_point": tap, "test_kind": "field_kit", "purpose": "routine",
+                "collected_at": dt.datetime.combine(collected, dt.time(8, 0), dt.UTC).isoformat(),
+                "collected_by": "field_tester", "results": readings, "attributes": {"synthetic": True}})
 
     # ------------------------------------------------------------------ block level
     def block(self, block_code: int) -> None:
@@ -494,6 +550,8 @@ class Generator:
             return
 
         built = status != "under_construction"
+        if built:
+            self._water_quality(group, sources, d)
 
         def comp(ctype: str, village: Village, upstream: list[str], geometry: dict[str, Any], **extra: Any) -> str:
             cid = self.new_id()
@@ -576,6 +634,21 @@ class Generator:
 
 
 # ---------------------------------------------------------------------------------------------------- entry point
+# Water-quality draws: most sources meet IS 10500; fluoride (the Telangana-Andhra belt), nitrate, iron and
+# bacteriological contamination appear at rates of the order the national dashboard shows (illustrative, synthetic).
+WQ_SAFE_RANGES = {"ph": (6.8, 8.2, 1), "tds": (150, 450, 0), "turbidity": (0.2, 0.9, 1), "chloride": (20, 200, 0),
+                  "total_alkalinity": (80, 190, 0), "total_hardness": (90, 190, 0), "sulphate": (10, 150, 0),
+                  "iron": (0.05, 0.25, 2), "fluoride": (0.2, 0.9, 2), "nitrate": (2, 35, 1)}
+WQ_CONTAMINATION = {"fluoride": (0.10, (1.6, 3.2, 2)), "nitrate": (0.05, (50, 90, 1)), "iron": (0.04, (0.5, 1.2, 2))}
+WQ_SEASON_DATES = {"pre_monsoon": (dt.date(2026, 3, 1), dt.date(2026, 5, 31)),
+                   "post_monsoon": (dt.date(2025, 10, 1), dt.date(2025, 12, 15))}
+
+
+def _wq_value(rng: random.Random, spec: tuple[float, float, int]) -> str:
+    low, high, digits = spec
+    return f"{rng.uniform(low, high):.{digits}f}"
+
+
 def sandbox_marker(session: Session, state_code: int) -> dict[str, Any] | None:
     attrs = session.execute(select(AdminUnit.attributes).where(AdminUnit.level == "state",
                                                                 AdminUnit.lgd_code == state_code)).scalar_one_or_none()
@@ -679,10 +752,12 @@ def _totals(session: Session) -> dict[str, int]:
     from jaldpi.entities.models import Entity
     from jaldpi.people.models import Household
     from jaldpi.resources.models import NaturalResource
+    from jaldpi.water_quality.models import Sample, SamplingPoint
 
     out = {}
     for name, model in (("admin_units", AdminUnit), ("entities", Entity), ("natural_resources", NaturalResource),
-                        ("households", Household), ("schemes", Scheme), ("components", Component)):
+                        ("households", Household), ("schemes", Scheme), ("components", Component),
+                        ("sampling_points", SamplingPoint), ("samples", Sample)):
         out[name] = session.execute(select(func.count()).select_from(model).where(
             model.deleted_at.is_(None))).scalar_one()
     return out

@@ -8,13 +8,17 @@ from jaldpi.water_quality.registry import is_consumer_end
 from jaldpi.water_quality.rules import BACTERIOLOGICAL_PARAMETERS, RuleSet, UnknownUnitError
 
 BACTERIOLOGICAL = frozenset(BACTERIOLOGICAL_PARAMETERS) | {"h2s_vial"}
+FTK_PSEUDO = frozenset({"h2s_vial", "h2s", "bacteria"})
 JUDGED = frozenset({"within_acceptable", "within_permissible", "exceeds", "below_minimum"})
 
 
 def make_evaluator(ruleset: RuleSet, ftk_parameters: list[str] | None):
     def evaluate(results: list[dict[str, Any]], point: dict[str, Any], sample: dict[str, Any]) -> dict[str, Any]:
         problems = []
+        field_kit = sample["test_kind"] == "field_kit"
         for r in results:
+            if field_kit and r["parameter"] in FTK_PSEUDO:
+                continue  # the H2S vial: a field-kit reading, not an IS 10500 parameter
             code = ruleset.resolve(r["parameter"])
             if code is None:
                 problems.append({"parameter": r["parameter"],

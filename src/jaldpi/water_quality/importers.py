@@ -676,7 +676,7 @@ def import_lab_file(db, catalogue, path: Path, *, source_system: str = LAB_SOURC
     report.rows_read = len(rows)
     pending: list[dict[str, Any]] = []
     for number, row in rows:
-        def get(name: str) -> str:
+        def get(name: str, row: list[Any] = row) -> str:
             return _text(_cell(row, fields[name])) if name in fields else ""
 
         unreadable: dict[str, Any] = {}
