@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from jaldpi.admin_units.names import NameMatcher, Unit, normalise
 from jaldpi.water_quality import importers as im
 from jaldpi.water_quality.importers import classify, map_columns, parse_coordinate, parse_header
+from jaldpi.water_quality.models import Sample
 from tests.conftest import SHARED_DATA
 from tests.helpers import ROOT
 
@@ -256,6 +257,13 @@ def test_cgwb_snippet_import_report_and_idempotent_reimport(node, wq, tmp_path):
     assert ex["iron"]["exceeds"] == 1  # 0.9 ppm
     assert ex["total_hardness"]["exceeds"] == 1  # 700 > 600
     assert (ex["ph"]["exceeds"], ex["ph"]["below_minimum"]) == (1, 1)
+    # a resource survey is judged, but opens no remedial-action case (it is not a drinking-water source test)
+    from jaldpi.core.workflow_models import WorkflowCase
+
+    with node.db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(WorkflowCase)).scalar_one() == 0
+        purposes = {r[0] for r in conn.execute(select(Sample.purpose))}
+    assert purposes == {"survey"}
 
     st, pt = Sample.__table__, SamplingPoint.__table__
     with node.db.unit_of_work(write=False) as session:
@@ -265,7 +273,7 @@ def test_cgwb_snippet_import_report_and_idempotent_reimport(node, wq, tmp_path):
                                .join(pt, st.c.sampling_point_id == pt.c.id)).mappings().all()
     by_site = {r["p_name"]: (r, {k[2:]: v for k, v in r.items() if k.startswith("p_")}) for r in rows}
     s, p = by_site["Site A"]
-    assert p["type"] == "source" and p["path"].endswith("/D502/") and p["lon"] == pytest.approx(77.6)
+    assert p["type"] == "monitoring_well" and p["path"].endswith("/D502/") and p["lon"] == pytest.approx(77.6)
     assert p["attributes"]["site"] == "Site A" and p["attributes"]["source"] == "cgwb"
     assert s["test_kind"] == "lab" and s["source_system"] == "cgwb-nhs-2023"
     assert s["collected_at"].replace(tzinfo=s["collected_at"].tzinfo or dt.UTC) == im.CGWB_COLLECTED_AT

@@ -28,9 +28,9 @@ class WQ:
         assert r.status_code == status, r.text
         return r.json()
 
-    def get(self, who: str, url: str, status: int = 200, **params) -> dict:
+    def get(self, who: str, url: str, expect: int = 200, **params) -> dict:
         r = self.client.get(url, params=params, headers=self.h[who])
-        assert r.status_code == status, r.text
+        assert r.status_code == expect, r.text
         return r.json()
 
     def point(self, who: str, village: int, point_type: str = "source", **extra) -> dict:

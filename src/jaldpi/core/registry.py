@@ -762,6 +762,9 @@ class Registry:
             data = {k: v for k, v in data.items() if k in self.columns}
             for k in self.json_columns & data.keys():  # JSON columns hold JSON: dates as ISO strings
                 data[k] = to_jsonable_python(data[k])
+            for k, v in data.items():  # instants are stored in UTC (SQLite would drop the offset); naive = UTC
+                if type(v) is dt.datetime:
+                    data[k] = _as_utc(v)
             data.update(ref_values[i])
             for ref in spec.references:
                 if ref.many:  # stored as a JSON list of id strings
@@ -964,7 +967,9 @@ def _jsonable(value: Any) -> Any:
         return value
     if kind is uuid.UUID:
         return str(value)
-    if kind is dt.datetime or kind is dt.date:
+    if kind is dt.datetime:
+        return _as_utc(value).isoformat()  # SQLite hands back naive UTC: say so
+    if kind is dt.date:
         return value.isoformat()
     if isinstance(value, list):
         return [_jsonable(v) for v in value]

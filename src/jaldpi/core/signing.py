@@ -80,7 +80,13 @@ def verify(token: str, key_set: dict[str, Any]) -> Verified:
     match = next((k for k in key_set.get("keys", []) if k.get("kid") == kid), None)
     if match is None:
         return Verified(False, kid, None, f"no key {kid!r} in the key set")
-    public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(match["x"] + "=" * (-len(match["x"]) % 4)))
+    if match.get("kty") != "OKP" or match.get("crv") != "Ed25519":
+        return Verified(False, kid, None, f"key {kid!r} is not an Ed25519 key")
+    try:
+        public = Ed25519PublicKey.from_public_bytes(
+            base64.urlsafe_b64decode(match["x"] + "=" * (-len(match["x"]) % 4)))
+    except (KeyError, TypeError, ValueError) as exc:
+        return Verified(False, kid, None, f"key {kid!r} in the key set is malformed: {exc}")
     try:
         claims = jwt.decode(token, public, algorithms=["EdDSA"], options={"verify_aud": False})
     except jwt.InvalidSignatureError:

@@ -115,3 +115,9 @@ def import_command(
         print(json.dumps(data, indent=1, ensure_ascii=False))
     else:
         print_report(data)
+
+
+# `jaldpi wq verify | status | overdue | ruleset` live in cli_reports.py (kept apart from the import command).
+from jaldpi.water_quality.cli_reports import register as _register_report_commands  # noqa: E402
+
+_register_report_commands(app)

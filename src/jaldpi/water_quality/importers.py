@@ -600,7 +600,7 @@ def import_cgwb(db, catalogue, path: Path, *, collected_at: dt.datetime = CGWB_C
         if geo_status == "invalid":
             attributes["coordinates_as_reported"] = [_jsonable_attr(_cell(row, fields["longitude"])),
                                                      _jsonable_attr(_cell(row, fields["latitude"]))]
-        point = {"point_type": "source", "admin_unit": match.unit.code, "name": (location or None) and location[:200],
+        point = {"point_type": "monitoring_well", "admin_unit": match.unit.code, "name": (location or None) and location[:200],
                  "geometry": geometry, "attributes": attributes, "external_ids": {CGWB_SYSTEM: ext}}
         sample_attrs: dict[str, Any] = {"source": "cgwb", "collected_at_is_nominal": True}
         if "year" in fields and _cell(row, fields["year"]) is not None:
@@ -612,7 +612,7 @@ def import_cgwb(db, catalogue, path: Path, *, collected_at: dt.datetime = CGWB_C
         for col in report.columns:
             if col.kind == "attribute" and _cell(row, col.index) not in (None, ""):
                 sample_attrs[col.key] = _jsonable_attr(_cell(row, col.index))
-        sample = {"test_kind": "lab", "purpose": "routine", "collected_at": _utc(collected_at),
+        sample = {"test_kind": "lab", "purpose": "survey", "collected_at": _utc(collected_at),
                   "results": results, "attributes": sample_attrs, "external_ids": {CGWB_SYSTEM: ext}}
         pending.append({"row": number, "point": point, "sample": sample})
         pending = _flush(db, catalogue, report, pending, principal, source_system, batch_size)

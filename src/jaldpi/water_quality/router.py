@@ -60,6 +60,15 @@ def _settings(request: Request):
     return node_of(request).settings
 
 
+@router.get(f"{P}/ruleset", summary="The effective IS 10500 rule set: version, parameters, units and limits (public)")
+def ruleset(request: Request) -> Response:
+    from jaldpi.water_quality.rules import ruleset_from_settings
+
+    settings = node_of(request).settings
+    return json_response(service.ruleset_description(ruleset_from_settings(settings), settings.wq_ftk_parameters),
+                         headers={"Cache-Control": "public, max-age=300"})
+
+
 @router.get(f"{P}/villages/{{village}}/status", summary="Water-quality status of one village, with latest tests")
 def village_status(request: Request, village: str, since: dt.date | None = None, until: dt.date | None = None,
                    principal: Principal = Depends(current_principal)) -> Response:
@@ -181,10 +190,8 @@ class VerifyIn(BaseModel):
 def verify_document(request: Request, body: VerifyIn = Body(...)) -> Response:
     node = node_of(request)
     result = verify(body.jws, jwks(node.extras["signing_keys"]))
-    out: dict[str, Any] = {"valid": result.valid, "kid": result.kid, "problem": result.problem}
-    if result.valid:
-        out["document"] = result.claims
-    return json_response(out)
+    return json_response({"valid": result.valid, "kid": result.kid, "problem": result.problem,
+                          "document": result.claims if result.valid else None})
 
 
 @router.get("/.well-known/jwks.json", tags=["water quality"], summary="This node's public signing keys (JWKS)")

@@ -5,13 +5,15 @@ Definitions (JJM_NORMS.md; configurable where the reference is not firm):
 
 * A **village's status** in a period comes from **lab** results (a field-kit result is a screening result and counts
   only once a lab confirms it): for every sampling point of the village the latest lab sample in the period is
-  taken; the village is *unsafe* if any of those is unsafe (its contaminants are the union), *safe* if it has at
-  least one lab sample in the period and none of the latest is unsafe, and *not_tested* otherwise.
+  taken (points at a habitation count for its village); the village is *unsafe* if any of those is unsafe (its
+  contaminants are the union), *safe* if at least one of them is safe and none is unsafe, and *not_tested* otherwise
+  (no lab sample in the period, or only ``incomplete`` ones).
 * **Surveillance schedule** for every source: a chemical lab test at least every ``wq_chemical_interval_days``
   (default 365) and a bacteriological test in each season (pre- and post-monsoon, by month, see settings): a source
   is overdue for bacteriology when the last completed season had none, and due when the current season has none yet.
-* **Field-kit coverage**: trained testers per village are the accounts holding the ``field_tester`` role over the
-  village (or the gram panchayat or block containing it); the norm is five per village.
+* **Field-kit coverage**: trained testers per village are the distinct active accounts holding the
+  ``field_tester`` role over the village (or the gram panchayat or block containing it); the norm is five per
+  village. The chemical schedule uses the last chemical lab test whenever it was taken.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from jaldpi.accounts.models import AccountGrant
+from jaldpi.accounts.models import Account, AccountGrant
 from jaldpi.admin_units.models import AdminUnit
 from jaldpi.admin_units.paths import letters, path_codes
 from jaldpi.core.security import Principal, scope_clause
@@ -96,15 +98,16 @@ def village_statuses(session: Session, principal: Principal, period: Period, wit
                 for row in session.execute(stmt)}
     latest: dict[str, dict[uuid.UUID, Any]] = defaultdict(dict)
     for row in _lab_samples(session, principal, period, within):
-        village = villages.get(row.lgd_path)
+        path = _village_of(row.lgd_path)  # a point at a habitation counts for its village
+        village = villages.get(path)
         if village is None:
             continue
         village["lab_samples"] += 1
-        latest[row.lgd_path][row.sampling_point_id] = row  # ordered by time: the last one wins
+        latest[path][row.sampling_point_id] = row  # ordered by time: the last one wins
     for path, points in latest.items():
         village = villages[path]
         unsafe = [r for r in points.values() if r.verdict == "unsafe"]
-        village["latest_tested_at"] = max(r.collected_at for r in points.values()).isoformat()
+        village["latest_tested_at"] = _aware(max(_aware(r.collected_at) for r in points.values())).isoformat()
         if unsafe:
             village["status"] = "unsafe"
             village["contaminants"] = sorted({c for r in unsafe for c in (r.contaminants or [])})
@@ -121,13 +124,13 @@ def village_status(session: Session, principal: Principal, village_path: str, pe
         select(s.c.id, s.c.code, s.c.test_kind, s.c.purpose, s.c.collected_at, s.c.verdict, s.c.contaminants,
                p.c.code.label("point_code"), p.c.point_type)
         .join(p, p.c.id == s.c.sampling_point_id)
-        .where(s.c.lgd_path == village_path, s.c.deleted_at.is_(None),
+        .where(s.c.lgd_path.startswith(village_path, autoescape=True), s.c.deleted_at.is_(None),
                scope_clause(s.c.lgd_path, _scope(principal)))
         .order_by(s.c.collected_at.desc()).limit(10)).all()
     if status is None:
         return {}
     status["latest_tests"] = [{"sample_id": str(r.id), "code": r.code, "test_kind": r.test_kind,
-                               "purpose": r.purpose, "collected_at": r.collected_at.isoformat(),
+                               "purpose": r.purpose, "collected_at": _aware(r.collected_at).isoformat(),
                                "verdict": r.verdict, "contaminants": r.contaminants,
                                "sampling_point": r.point_code, "point_type": r.point_type} for r in rows]
     status["period"] = {"since": period.since.isoformat(), "until": period.until.isoformat()}
@@ -207,21 +210,24 @@ def surveillance(session: Session, principal: Principal, as_of: dt.date, *, with
     points = {r.id: r for r in session.execute(points_stmt)}
     season, season_start, _ = _season_window(as_of, pre_months)
     previous_season, prev_start, prev_end = _season_window(season_start - dt.timedelta(days=1), pre_months)
-    horizon = dt.datetime.combine(min(prev_start, as_of - dt.timedelta(days=chemical_interval_days)), dt.time(),
-                                  dt.UTC)
-    last_chem: dict[uuid.UUID, dt.datetime] = {}
+    horizon = dt.datetime.combine(prev_start, dt.time(), dt.UTC)
     bact_dates: dict[uuid.UUID, list[dt.date]] = defaultdict(list)
     until = dt.datetime.combine(as_of, dt.time.max, dt.UTC)
+    # the last chemical test whenever it was (a source tested 400 days ago is overdue, and says when it was tested)
+    last_chem: dict[uuid.UUID, dt.datetime] = {
+        pid: when for pid, when in session.execute(
+            select(s.c.sampling_point_id, func.max(s.c.collected_at))
+            .where(s.c.test_kind == "lab", s.c.deleted_at.is_(None), s.c.chemical_tested.is_(True),
+                   s.c.collected_at <= until, scope_clause(s.c.lgd_path, scope))
+            .group_by(s.c.sampling_point_id))
+        if pid in points}
     for row in session.execute(
-            select(s.c.sampling_point_id, s.c.collected_at, s.c.chemical_tested, s.c.bacteriological_tested)
+            select(s.c.sampling_point_id, s.c.collected_at, s.c.bacteriological_tested)
             .where(s.c.test_kind == "lab", s.c.deleted_at.is_(None), s.c.collected_at >= horizon,
                    s.c.collected_at <= until, scope_clause(s.c.lgd_path, scope),
-                   or_(s.c.chemical_tested.is_(True), s.c.bacteriological_tested.is_(True)))):
+                   s.c.bacteriological_tested.is_(True))):
         if row.sampling_point_id not in points:
             continue
-        if row.chemical_tested:
-            prev = last_chem.get(row.sampling_point_id)
-            last_chem[row.sampling_point_id] = max(prev, row.collected_at) if prev else row.collected_at
         if row.bacteriological_tested:
             bact_dates[row.sampling_point_id].append(_as_date(row.collected_at))
     out = []
@@ -257,9 +263,13 @@ def ftk_coverage(session: Session, principal: Principal, month: dt.date, within:
         stmt = stmt.where(a.c.lgd_path.startswith(within, autoescape=True))
     villages = {r.lgd_path: {"village_id": str(r.id), "code": r.code, "name": r.name, "lgd_path": r.lgd_path,
                              "trained_testers": 0, "ftk_tests": 0, "ftk_adverse": 0} for r in session.execute(stmt)}
-    tester_paths = [r.lgd_path for r in session.execute(select(g.c.lgd_path).where(g.c.role == "field_tester"))]
+    # distinct active accounts with a field_tester grant over the village (or a unit containing it)
+    acc = Account.__table__
+    tester_grants = session.execute(
+        select(g.c.account_id, g.c.lgd_path).join(acc, acc.c.id == g.c.account_id)
+        .where(g.c.role == "field_tester", acc.c.active.is_(True), g.c.lgd_path != "/")).all()
     for path, v in villages.items():
-        v["trained_testers"] = sum(1 for tp in tester_paths if path.startswith(tp) and tp != "/")
+        v["trained_testers"] = len({aid for aid, tp in tester_grants if path.startswith(tp)})
     start = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
     end = dt.datetime(month.year + (month.month == 12), 1 if month.month == 12 else month.month + 1, 1, tzinfo=dt.UTC)
     rows = session.execute(
@@ -268,7 +278,7 @@ def ftk_coverage(session: Session, principal: Principal, month: dt.date, within:
                s.c.collected_at < end, scope_clause(s.c.lgd_path, scope))
         .group_by(s.c.lgd_path))
     for path, count, adverse in rows:
-        v = villages.get(path)
+        v = villages.get(_village_of(path))
         if v is not None:
             v["ftk_tests"] += count
             v["ftk_adverse"] += int(adverse or 0)
@@ -321,8 +331,31 @@ def wq1(session: Session, principal: Principal, year: int, level: str, within: s
     return [groups[k] for k in sorted(groups)]
 
 
+def ruleset_description(ruleset, ftk_parameters: list[str] | None = None) -> dict[str, Any]:
+    """The effective rule set as published (``GET /api/v1/water-quality/ruleset``, ``jaldpi wq ruleset``): version,
+    hashes, overrides and every parameter with its accepted units and limits (decimal strings, as in the file)."""
+    out = ruleset.describe()
+    out["parameter_count"] = out.pop("parameters")
+    keys = ("code", "name", "basis", "unit", "table", "kind", "acceptable_min", "acceptable_max", "permissible_max",
+            "no_relaxation", "qualitative", "status", "aliases")
+    out["parameters"] = [{k: p.get(k) for k in keys} | {"units": [u["unit"] for u in p.get("units", ())]}
+                         for p in ruleset.document["parameters"]]
+    out["field_test_kit_parameters"] = list(ftk_parameters or [])
+    return out
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """In UTC: SQLite hands back naive datetimes (stored in UTC), PostgreSQL aware ones in the session's zone."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _as_date(value: dt.datetime | dt.date) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
+    """The UTC calendar date of a timestamp."""
+    return _aware(value).date() if isinstance(value, dt.datetime) else value
 
 
-__all__ = ["Period", "village_statuses", "village_status", "hotspots", "wq6", "wq1", "surveillance", "ftk_coverage"]
+def _village_of(path: str) -> str:
+    return _level_prefix(path, "village") or path
+
+
+__all__ = ["Period", "ruleset_description", "village_statuses", "village_status", "hotspots", "wq6", "wq1", "surveillance", "ftk_coverage"]

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jaldpi.core.security import Principal
+from jaldpi.core.security import Grant, Principal
 from jaldpi.entities.models import Entity
 from jaldpi.standard.codelists import codes
 from jaldpi.water_quality.models import Sample
@@ -30,6 +30,7 @@ from jaldpi.water_quality.models import Sample
 HERE = Path(__file__).parent
 LAB_CONFIRMATION = "wq_lab_confirmation"
 REMEDIAL_ACTION = "wq_remedial_action"
+SYSTEM_ACTOR = "system:water_quality"
 LAB_LEVEL_ORDER = ("block", "sub_division", "district", "regional", "mobile", "state_referral", "treatment_plant")
 
 
@@ -101,6 +102,12 @@ def _passing_retest(session: Session, case, payload: dict[str, Any]) -> str | No
     if case.data.get("repeat_required") and not (sample["bacteriological_tested"]
                                                  and not sample["bacteriological_positive"]):
         return "a bacteriological positive needs a passing bacteriological repeat sample before closing"
+    judged = {r["parameter"] for r in (sample.get("evaluation") or {}).get("results", [])
+              if r.get("verdict") in ("within_acceptable", "within_permissible")}
+    needed = {p for c in case.data.get("contaminants") or [] for p in c.split("+")}
+    untested = sorted(needed - judged)
+    if untested:
+        return f"closes only after a passing re-test of the contaminants; this re-test did not test {', '.join(untested)}"
     return None
 
 
@@ -166,52 +173,87 @@ def _prefixes(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
 
 
+def _level_of(path: str) -> str:
+    """The LGD level of a path's last segment (``/S28/D745/`` -> ``district``)."""
+    from jaldpi.admin_units.paths import letters
+
+    by_letter = {v: k for k, v in letters().items()}
+    last = [seg for seg in path.strip("/").split("/") if seg][-1]
+    return by_letter[last[0]]
+
+
+def _acting(engine, principal: Principal, case, name: str) -> tuple[Principal, str | None]:
+    """Who takes an automatic transition. The sample write that causes it was already authorised (like opening a
+    case, which checks no role): the writer acts if one of their roles may take the transition, else the system
+    acts on their behalf (e.g. a block official entering a lab's confirmation result, a tester entering a re-test)."""
+    t = engine.definition(case.workflow, case.workflow_version).transition(name)
+    if engine._authorising_role(principal, t, case) is not None:
+        return principal, None
+    from jaldpi.standard.codelists import role_permissions
+
+    system = Principal(SYSTEM_ACTOR, "system", (Grant("node_admin", case.lgd_path),), role_permissions(),
+                       principal.source_system)
+    return system, f"automatic, on the sample written by {principal.subject}"
+
+
+def _auto(engine, session: Session, principal: Principal, case, name: str, payload: dict[str, Any]) -> None:
+    acting, note = _acting(engine, principal, case, name)
+    engine.transition(session, acting, case.id, name, payload | ({"note": note} if note else {}))
+
+
 def after_samples_written(engine, session: Session, principal: Principal,
                           rows: list[tuple[str, dict[str, Any]]]) -> None:
-    """Open and move cases from samples just written (same unit of work, so they roll back with the import)."""
+    """Open and move cases from samples just written (same unit of work, so they roll back with the import).
+
+    Automatic transitions are taken only when their guard would pass (a sample that cannot move a case, e.g. a
+    re-test taken before the contamination, is stored and moves nothing; it never fails the write)."""
     for _action, row in rows:
-        if row["verdict"] == "pending":
-            continue
+        if row["verdict"] == "pending" or row["purpose"] == "survey":
+            continue  # a resource survey (CGWB's national hydrograph stations) is judged but opens no case
         sid = row["id"]
         if row["test_kind"] == "field_kit":
             if row["verdict"] == "unsafe" and not engine.cases_for(session, "samples", sid,
                                                                    workflow=LAB_CONFIRMATION):
                 lab = serving_lab(session, row["lgd_path"], None)
+                assigned_path = lab["lgd_path"] if lab else None
                 engine.open_case(
                     session, principal, LAB_CONFIRMATION, "samples", sid, row["lgd_path"],
-                    _first_level(row["lgd_path"], ("district", "state")),
+                    _level_of(assigned_path) if assigned_path else _first_level(row["lgd_path"],
+                                                                                ("district", "state")),
                     {"field_kit_sample": row["code"], "sampling_point_id": str(row["sampling_point_id"]),
                      "contaminants": row["contaminants"], "lab_id": str(lab["id"]) if lab else None,
                      "lab_code": lab["code"] if lab else None},
-                    assigned_path=lab["lgd_path"] if lab else None,
+                    assigned_path=assigned_path,
                     note=f"adverse field-kit result: {', '.join(row['contaminants'])}")
             continue
         # lab samples
-        if row["purpose"] == "confirmation" and row["related_sample_id"]:
+        if row["purpose"] == "confirmation" and row["related_sample_id"] and row["verdict"] in ("unsafe", "safe"):
+            name = "confirm" if row["verdict"] == "unsafe" else "not_confirmed"
+            payload = {"confirmation_sample": str(sid)}
             for case in engine.cases_for(session, "samples", row["related_sample_id"], workflow=LAB_CONFIRMATION,
                                          open_only=True):
-                name = "confirm" if row["verdict"] == "unsafe" else "not_confirmed"
-                if row["verdict"] in ("unsafe", "safe"):
-                    engine.transition(session, principal, case.id, name, {"confirmation_sample": str(sid)})
+                if _confirmation_guard(row["verdict"] == "unsafe")(session, case, payload) is None:
+                    _auto(engine, session, principal, case, name, payload)
         point = str(row["sampling_point_id"])
-        open_remedial = [c for c in engine.cases_for(session, "sampling_points", row["sampling_point_id"],
-                                                     workflow=REMEDIAL_ACTION, open_only=True)]
+        remedial = engine.cases_for(session, "sampling_points", row["sampling_point_id"], workflow=REMEDIAL_ACTION)
+        open_remedial = [c for c in remedial if c.closed_at is None]
         if row["purpose"] in ("retest", "repeat"):
+            payload = {"retest_sample": str(sid)}
             for case in open_remedial:
                 if case.state != "retest_due":
                     continue
-                if row["verdict"] == "safe":
-                    if _passing_retest(session, case, {"retest_sample": str(sid)}) is None:
-                        engine.transition(session, principal, case.id, "close", {"retest_sample": str(sid)})
-                elif row["verdict"] == "unsafe":
-                    engine.transition(session, principal, case.id, "retest_failed", {"retest_sample": str(sid)})
+                if row["verdict"] == "safe" and _passing_retest(session, case, payload) is None:
+                    _auto(engine, session, principal, case, "close", payload)
+                elif row["verdict"] == "unsafe" and _retest_unsafe(session, case, payload) is None:
+                    _auto(engine, session, principal, case, "retest_failed", payload)
             continue
-        if row["verdict"] == "unsafe" and not open_remedial:
+        already = any((c.data or {}).get("contaminated_sample_id") == str(sid) for c in remedial)
+        if row["verdict"] == "unsafe" and not open_remedial and not already:
             engine.open_case(
                 session, principal, REMEDIAL_ACTION, "sampling_points", row["sampling_point_id"], row["lgd_path"],
                 _first_level(row["lgd_path"], ("block", "district", "state")),
                 {"sampling_point_id": point, "contaminated_sample": row["code"],
                  "contaminated_sample_id": str(sid), "contaminants": row["contaminants"],
-                 "contaminated_at": row["collected_at"].isoformat(),
+                 "contaminated_at": _aware(row["collected_at"]).isoformat(),
                  "repeat_required": bool(row["bacteriological_positive"])},
                 note=f"lab-confirmed contamination: {', '.join(row['contaminants'])}")
