@@ -412,13 +412,13 @@ def test_failed_requests_write_nothing(client, node):
          "related_sample": kit["id"], "collected_at": "2030-03-02T08:00:00+00:00",
          "results": [{"parameter": "fluoride", "value": "2"}]},
         {"sampling_point": point["id"], "test_kind": "lab", "lab": w.lab["id"],
-         "collected_at": "2030-03-02T08:00:00+00:00", "results": [{"parameter": "fluoride", "value": "x", "unit": "?"}]},
+         "collected_at": "2030-03-02T08:00:00+00:00",
+         "results": [{"parameter": "fluoride", "value": "x", "unit": "?"}]},
     ], headers=w.h["analyst"])
     assert r.status_code == 422, r.text
     assert counts(node) == before
     assert confirmation_case(w, kit)["state"] == "awaiting_lab"
     # the transition endpoint: a refused guard writes nothing either
-    lab, case = None, None
     w.sample("analyst", point, {"fluoride": "2"}, purpose="confirmation", related_sample=kit["id"])
     [case] = remedial_cases(w, "block", point)
     before = counts(node)

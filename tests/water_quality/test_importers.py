@@ -221,7 +221,7 @@ def _count(node, table) -> int:
 
 
 def test_cgwb_snippet_import_report_and_idempotent_reimport(node, wq, tmp_path):
-    from jaldpi.water_quality.models import Sample, SamplingPoint
+    from jaldpi.water_quality.models import SamplingPoint
 
     _small_lgd(node)
     path = _write_csv(tmp_path / "cgwb.csv", [
@@ -295,7 +295,6 @@ def test_cgwb_snippet_import_report_and_idempotent_reimport(node, wq, tmp_path):
 
 
 def test_generic_lab_csv_end_to_end(node, wq, tmp_path):
-    from jaldpi.water_quality.models import Sample
 
     _small_lgd(node)
     with node.db.unit_of_work() as session:
@@ -387,7 +386,6 @@ def test_real_cgwb_file(node, wq, capsys):
     if not CGWB_FILE.exists() or not (LGD_DIR / "2-district.csv").exists():
         pytest.skip(f"real data not present: {CGWB_FILE} and {LGD_DIR}")
     from jaldpi.admin_units.lgd_import import load
-    from jaldpi.water_quality.models import Sample
 
     load(node.db, node.catalogue["admin_units"], [LGD_DIR / "1-state.csv", LGD_DIR / "2-district.csv"])
     started = time.perf_counter()

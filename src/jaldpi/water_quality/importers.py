@@ -600,7 +600,8 @@ def import_cgwb(db, catalogue, path: Path, *, collected_at: dt.datetime = CGWB_C
         if geo_status == "invalid":
             attributes["coordinates_as_reported"] = [_jsonable_attr(_cell(row, fields["longitude"])),
                                                      _jsonable_attr(_cell(row, fields["latitude"]))]
-        point = {"point_type": "monitoring_well", "admin_unit": match.unit.code, "name": (location or None) and location[:200],
+        point = {"point_type": "monitoring_well", "admin_unit": match.unit.code,
+                 "name": (location or None) and location[:200],
                  "geometry": geometry, "attributes": attributes, "external_ids": {CGWB_SYSTEM: ext}}
         sample_attrs: dict[str, Any] = {"source": "cgwb", "collected_at_is_nominal": True}
         if "year" in fields and _cell(row, fields["year"]) is not None:

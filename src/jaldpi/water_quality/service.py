@@ -358,4 +358,5 @@ def _village_of(path: str) -> str:
     return _level_prefix(path, "village") or path
 
 
-__all__ = ["Period", "ruleset_description", "village_statuses", "village_status", "hotspots", "wq6", "wq1", "surveillance", "ftk_coverage"]
+__all__ = ["Period", "ruleset_description", "village_statuses", "village_status", "hotspots", "wq6", "wq1",
+           "surveillance", "ftk_coverage"]

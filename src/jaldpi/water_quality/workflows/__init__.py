@@ -107,7 +107,8 @@ def _passing_retest(session: Session, case, payload: dict[str, Any]) -> str | No
     needed = {p for c in case.data.get("contaminants") or [] for p in c.split("+")}
     untested = sorted(needed - judged)
     if untested:
-        return f"closes only after a passing re-test of the contaminants; this re-test did not test {', '.join(untested)}"
+        return ("closes only after a passing re-test of the contaminants; this re-test did not test "
+                f"{', '.join(untested)}")
     return None
 
 
