@@ -489,3 +489,22 @@ def test_a_retest_taken_before_the_contamination_moves_nothing(client, node):
     err = error_of(w.client.post(f"/api/v1/cases/{case['id']}/transitions/retest_failed",
                                  json={"retest_sample": old["id"]}, headers=w.h["block"]))
     assert err["code"] == "guard_failed" and "before the contamination" in err["message"]
+
+
+def test_field_kit_results_come_from_registered_testers(client, node):
+    """A tester enters their own readings; an official may enter them on a tester's behalf by naming a registered
+    tester of that village; anyone else's name, or none, is refused naming collected_by; nothing is written."""
+    w = build_wq(client, node)
+    point = w.point("block", 500001, "household_tap", is_chlorinated=True)
+    own = w.sample("tester", point, {"fluoride": "0.5"}, kind="field_kit")
+    assert own["collected_by"] is None and own["created_by"] == "tester"
+    on_behalf = w.sample("block", point, {"fluoride": "0.5"}, kind="field_kit", collected_by="tester")
+    assert on_behalf["collected_by"] == "tester"
+    for who, extra in (("block", {}), ("block", {"collected_by": "tester2"}), ("block", {"collected_by": "nobody"})):
+        before = count_rows(node, "samples")
+        body = w.sample(who, point, {"fluoride": "0.5"}, kind="field_kit", status=422, **extra)
+        assert body["error"]["details"][0]["field"] == "collected_by", body
+        assert count_rows(node, "samples") == before
+    # a tester of another village does not even see this sampling point
+    body = w.sample("tester2", point, {"fluoride": "0.5"}, kind="field_kit", status=422)
+    assert body["error"]["details"][0]["type"] == "reference_not_found"

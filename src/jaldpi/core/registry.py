@@ -776,8 +776,9 @@ class Registry:
             except ValueError as exc:
                 res.fail(ErrorCode.RULE, str(exc))
                 continue
-            problems = (spec.validate_row(data | {"_resolved": resolved[i], "_old": old}) if spec.validate_row
-                        else [])
+            problems = (spec.validate_row(data | {"_resolved": resolved[i], "_old": old, "_path": path,
+                                                  "_session": session, "_principal": principal})
+                        if spec.validate_row else [])
             for fname, problem in problems:
                 res.fail(ErrorCode.RULE, problem, fname)
             if res.errors:

@@ -63,3 +63,33 @@ def escalate(limit: int = typer.Option(0, help="at most this many cases (0: all 
                       f"{m['from_level']} {m['from_path']}", to)
     console.print(table)
     console.print(f"{len(moved)} case(s) escalated or flagged")
+
+
+@app.command("transition")
+def transition(case: str = typer.Argument(..., help="case id or code"),
+               name: str = typer.Argument(..., help="transition name, e.g. record_action"),
+               payload: str = typer.Option("{}", "--payload", help='JSON, e.g. \'{"actions": ["chlorination"]}\''),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Take a transition as the node operator (node_admin: the cases:write override, recorded on the event)."""
+    import json as _json
+
+    from jaldpi.cli import database
+    from jaldpi.core.errors import JaldpiError
+    from jaldpi.core.security import Grant, Principal
+    from jaldpi.standard.codelists import role_permissions
+
+    try:
+        body = _json.loads(payload)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="--payload") from exc
+    operator = Principal("cli:operator", "system", (Grant("node_admin", "/"),), role_permissions())
+    engine = _engine()
+    db = database()
+    try:
+        with db.unit_of_work() as session:
+            moved = engine.transition(session, operator, case, name, body)
+            state, code = moved.state, moved.code
+    except JaldpiError as exc:
+        typer.echo(_json.dumps(exc.to_dict(), indent=1), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(_json.dumps({"case": code, "state": state}) if as_json else f"{code} is now {state}")

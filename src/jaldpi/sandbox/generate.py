@@ -98,7 +98,9 @@ class GenerateResult:
 
 
 def generator_principal() -> Principal:
-    return Principal("jaldpi-sandbox", "system", (Grant("node_admin", "/"),), role_permissions(),
+    # also a field tester: the sandbox's field-kit readings are its own (registered-tester rule, water quality)
+    return Principal("jaldpi-sandbox", "system", (Grant("node_admin", "/"), Grant("field_tester", "/")),
+                     role_permissions(),
                      source_system=SOURCE_SYSTEM)
 
 
@@ -326,7 +328,7 @@ class Generator:
             self.writer.add("samples", {
                 "id": str(self.wq_ids()), "sampling_point": tap, "test_kind": "field_kit", "purpose": "routine",
                 "collected_at": dt.datetime.combine(collected, dt.time(8, 0), dt.UTC).isoformat(),
-                "collected_by": "field_tester", "results": readings, "attributes": {"synthetic": True}})
+                "results": readings, "attributes": {"synthetic": True}})
 
     # ------------------------------------------------------------------ block level
     def block(self, block_code: int) -> None:

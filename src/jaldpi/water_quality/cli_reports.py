@@ -232,7 +232,48 @@ def ruleset_command(as_json: bool = typer.Option(False, "--json", help="print th
     out.print(table)
 
 
+def report_command(
+    kind: str = typer.Argument(..., metavar="wq1|wq6|hotspots|ftk-coverage"),
+    within: str = typer.Option(None, "--within", help="district:745, block:4001, ... or a path; default: all"),
+    level: str = typer.Option("district", "--level", help="grouping level (wq1, wq6, hotspots)"),
+    year: int = typer.Option(None, "--year", help="wq1: calendar year; default: this year"),
+    month: str = typer.Option(None, "--month", help="ftk-coverage: YYYY-MM; default: this month"),
+    since: str = typer.Option(None, "--since", help="wq6, hotspots: ISO date; default: the status period"),
+    until: str = typer.Option(None, "--until", help="wq6, hotspots: ISO date; default: now"),
+) -> None:
+    """The national report shapes and views as JSON: WQ1-like, WQ6-like, hotspots, field-kit coverage."""
+    from jaldpi.cli import database
+    from jaldpi.config import get_settings
+    from jaldpi.water_quality import service
+
+    if kind not in ("wq1", "wq6", "hotspots", "ftk-coverage"):
+        raise typer.BadParameter("one of wq1, wq6, hotspots, ftk-coverage", param_hint="KIND")
+    settings = get_settings()
+    end_day, start_day = _date(until, "--until"), _date(since, "--since")
+    end = dt.datetime.combine(end_day, dt.time.max, dt.UTC) if end_day else dt.datetime.now(dt.UTC)
+    start = (dt.datetime.combine(start_day, dt.time.min, dt.UTC) if start_day
+             else end - dt.timedelta(days=settings.wq_status_period_days))
+    db = database()
+    with db.unit_of_work(write=False) as session:
+        path = _resolve_within(session, within)
+        who = _operator()
+        if kind == "wq1":
+            year = year or dt.date.today().year
+            data: Any = {"report": "WQ1", "year": year, "level": level, "items": service.wq1(
+                session, who, year, level, path, pre_months=tuple(settings.wq_pre_monsoon_months))}
+        elif kind == "wq6":
+            data = {"report": "WQ6", "level": level,
+                    "items": service.wq6(session, who, service.Period(start, end), level, path)}
+        elif kind == "hotspots":
+            data = {"level": level, "items": service.hotspots(session, who, service.Period(start, end), level, path)}
+        else:
+            first = dt.date.fromisoformat(f"{month}-01") if month else dt.date.today().replace(day=1)
+            data = service.ftk_coverage(session, who, first, path)
+    _dump(data)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)
     app.command("verify")(verify_command)
     app.command("status")(status_command)
     app.command("overdue")(overdue_command)

@@ -65,6 +65,10 @@ def sample_spec(evaluator, pre_monsoon_months: tuple[int, ...], on_written=None)
             problems.append(("related_sample", "the related sample was taken at another sampling point"))
         if related is not None and data["purpose"] == "confirmation" and related["test_kind"] != "field_kit":
             problems.append(("related_sample", "a confirmation confirms a field-kit sample"))
+        if data["test_kind"] == "field_kit":
+            problem = _tester_problem(data)
+            if problem:
+                problems.append(("collected_by", problem))
         for problem in (data.get("evaluation") or {}).get("input_problems", []):
             problems.append((f"results.{problem['parameter']}", problem["problem"]))
         return problems
@@ -90,6 +94,29 @@ def sample_spec(evaluator, pre_monsoon_months: tuple[int, ...], on_written=None)
         validate_row=rules,
         on_written=on_written,
     )
+
+
+def _tester_problem(data: dict[str, Any]) -> str | None:
+    """Field-kit results come from registered testers: an active account holding the ``field_tester`` role over the
+    sample's place. ``collected_by`` names the tester; left out, the writer must be that tester."""
+    from sqlalchemy import select
+
+    from jaldpi.accounts.models import Account, AccountGrant
+
+    session, principal, path = data["_session"], data["_principal"], data["_path"]
+    tester = data.get("collected_by")
+    if tester is None:
+        if any(g.role == "field_tester" and path.startswith(g.path) for g in principal.grants):
+            return None
+        return "field-kit results come from a registered tester: name the tester's account in collected_by"
+    cache = session.info.setdefault("field_testers", {})
+    if tester not in cache:
+        cache[tester] = [p for (p,) in session.execute(
+            select(AccountGrant.lgd_path).join(Account, Account.id == AccountGrant.account_id)
+            .where(Account.username == tester, Account.active.is_(True), AccountGrant.role == "field_tester"))]
+    if not any(path.startswith(p) for p in cache[tester]):
+        return f"{tester} is not a registered field tester for this place"
+    return None
 
 
 def point_spec() -> RegistrySpec:
