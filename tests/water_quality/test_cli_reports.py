@@ -92,3 +92,20 @@ def test_verify_offline(world, cli, client, tmp_path: Path):  # noqa: F811
              "JALDPI_SIGNING_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"})
     assert other.returncode == 1, other.stderr
     assert "no key" in json.loads(other.stdout)["problem"]
+
+
+def test_report_command_matches_the_api(world, cli):  # noqa: F811
+    """``jaldpi wq report`` prints the same report shapes as the API (whole-node scope, narrowed by --within)."""
+    w = world
+    api_wq1 = w.get("state", "/api/v1/water-quality/reports/wq1", year=2030, level="block")["items"]
+    assert json.loads(cli("report", "wq1", "--year", "2030", "--level", "block", "--within", "state:28"))[
+        "items"] == api_wq1
+    api_wq6 = w.get("state", "/api/v1/water-quality/reports/wq6", level="district", since="2030-01-01",
+                    until="2030-12-31")["items"]
+    assert json.loads(cli("report", "wq6", "--within", "state:28", "--since", "2030-01-01",
+                          "--until", "2030-12-31"))["items"] == api_wq6
+    api_hot = w.get("state", "/api/v1/water-quality/hotspots", level="block", since="2030-01-01",
+                    until="2030-12-31")["items"]
+    assert json.loads(cli("report", "hotspots", "--level", "block", "--within", "state:28", "--since", "2030-01-01",
+                          "--until", "2030-12-31"))["items"] == api_hot
+    assert "one of wq1" in cli("report", "wq9", code=2)

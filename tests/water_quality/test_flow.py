@@ -508,3 +508,35 @@ def test_field_kit_results_come_from_registered_testers(client, node):
     # a tester of another village does not even see this sampling point
     body = w.sample("tester2", point, {"fluoride": "0.5"}, kind="field_kit", status=422)
     assert body["error"]["details"][0]["type"] == "reference_not_found"
+
+
+def test_operator_takes_a_transition_from_the_cli(client, node, database, monkeypatch):
+    """``jaldpi workflow transition`` records an action as the node operator; a refused guard exits 1 with the error
+    shape and writes nothing."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from jaldpi.cli import app
+    from jaldpi.config import get_settings
+
+    w = build_wq(client, node)
+    point = w.point("block", 500001)
+    w.sample("analyst", point, {"fluoride": "2"})
+    [case] = remedial_cases(w, "block", point)
+    monkeypatch.setenv("JALDPI_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        bad = runner.invoke(app, ["workflow", "transition", case["code"], "record_action", "--payload",
+                                  '{"actions": ["magic"]}'])
+        assert bad.exit_code == 1 and "guard_failed" in bad.output
+        assert w.case("block", case["id"])["state"] == "action_required"
+        ok = runner.invoke(app, ["workflow", "transition", case["code"], "record_action", "--payload",
+                                 '{"actions": ["chlorination", "advisory"]}', "--json"])
+        assert ok.exit_code == 0, ok.output
+        assert json.loads(ok.output) == {"case": case["code"], "state": "retest_due"}
+    finally:
+        get_settings.cache_clear()
+    events = w.case("block", case["id"])["events"]
+    assert events[-1]["actor"] == "cli:operator" and events[-1]["transition"] == "record_action"
