@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only secrets. A node started with JALDPI_ENV=production refuses to run with any of them.
@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     wq_pre_monsoon_months: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6],
                                              description="Months counted as the pre-monsoon season; the others are "
                                              "post-monsoon (JJM: bacteriological testing once in each)")
+
+    @field_validator("wq_pre_monsoon_months")
+    @classmethod
+    def _contiguous_months(cls, months: list[int]) -> list[int]:
+        """Seasons are two contiguous runs of months within the calendar year (default Jan-Jun and Jul-Dec)."""
+        ordered = sorted(set(months))
+        if not ordered or ordered[0] < 1 or ordered[-1] > 12 or len(ordered) == 12:
+            raise ValueError("wq_pre_monsoon_months: 1 to 11 month numbers between 1 and 12")
+        if ordered != list(range(ordered[0], ordered[-1] + 1)):
+            raise ValueError("wq_pre_monsoon_months must be contiguous, e.g. [1, 2, 3, 4, 5, 6]")
+        return ordered
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

@@ -3,6 +3,8 @@ exactly on a small world built through the API; every view is scoped (the other 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from jaldpi.accounts.service import GrantSpec, create_account
@@ -177,3 +179,28 @@ def test_ftk_coverage(world, node):
     assert april["ftk_tests"] == 1
     other = w.get("other", f"{P}/ftk-coverage", month="2030-03")
     assert [(v["lgd_path"], v["trained_testers"], v["ftk_tests"]) for v in other["items"]] == [(V3, 1, 0)]
+
+
+@pytest.mark.parametrize(("day", "pre", "expected"), [
+    ("2030-08-15", (1, 2, 3, 4, 5, 6), ("post_monsoon", "2030-07-01", "2030-12-31")),
+    ("2030-03-01", (1, 2, 3, 4, 5, 6), ("pre_monsoon", "2030-01-01", "2030-06-30")),
+    ("2030-04-01", (3, 4, 5), ("pre_monsoon", "2030-03-01", "2030-05-31")),
+    ("2030-08-15", (3, 4, 5), ("post_monsoon", "2030-06-01", "2031-02-28")),  # wraps over the new year
+    ("2030-01-10", (3, 4, 5), ("post_monsoon", "2029-06-01", "2030-02-28")),
+])
+def test_season_windows(day, pre, expected):
+    from jaldpi.water_quality.service import _season_window
+
+    season, start, end = _season_window(dt.date.fromisoformat(day), pre)
+    assert (season, start.isoformat(), end.isoformat()) == expected
+
+
+def test_pre_monsoon_months_must_be_one_contiguous_run():
+    from pydantic import ValidationError
+
+    from jaldpi.config import Settings
+
+    assert Settings(wq_pre_monsoon_months=[5, 3, 4]).wq_pre_monsoon_months == [3, 4, 5]
+    for bad in ([1, 3], [], list(range(1, 13)), [0, 1]):
+        with pytest.raises(ValidationError, match="wq_pre_monsoon_months"):
+            Settings(wq_pre_monsoon_months=bad)

@@ -186,16 +186,26 @@ def wq6(session: Session, principal: Principal, period: Period, level: str, with
             for key, cols in sorted(per_group.items())]
 
 
+def _month_start(year: int, month: int) -> dt.date:
+    """First day of ``month`` of ``year``; months past 12 or before 1 roll into the next or previous year."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return dt.date(year, month, 1)
+
+
 def _season_window(day: dt.date, pre_months: tuple[int, ...]) -> tuple[str, dt.date, dt.date]:
-    """The season containing ``day`` and its first and last dates (seasons are contiguous month ranges)."""
-    in_pre = day.month in pre_months
-    months = sorted(pre_months) if in_pre else sorted(set(range(1, 13)) - set(pre_months))
-    # contiguous within a calendar year for the default (Jan-Jun / Jul-Dec); other splits are still month sets
-    start = dt.date(day.year, months[0], 1)
-    last_month = months[-1]
-    end = (dt.date(day.year + (last_month == 12), 1 if last_month == 12 else last_month + 1, 1)
-           - dt.timedelta(days=1))
-    return ("pre_monsoon" if in_pre else "post_monsoon"), start, end
+    """The season containing ``day`` and its first and last dates.
+
+    The pre-monsoon season is a contiguous run of months (settings validate it, e.g. Jan-Jun or Mar-May); the
+    post-monsoon season is the rest of the year, which may wrap over the new year (Jun-Feb for a Mar-May run).
+    """
+    first, last = min(pre_months), max(pre_months)
+    if first <= day.month <= last:
+        return "pre_monsoon", _month_start(day.year, first), _month_start(day.year, last + 1) - dt.timedelta(days=1)
+    # post-monsoon: from the month after the run to the month before it, possibly across the new year
+    start_year = day.year if day.month > last else day.year - 1
+    start = _month_start(start_year, last + 1)
+    end = _month_start(start_year, first + 12) - dt.timedelta(days=1)
+    return "post_monsoon", start, end
 
 
 def surveillance(session: Session, principal: Principal, as_of: dt.date, *, within: str | None,
