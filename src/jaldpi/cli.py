@@ -81,11 +81,13 @@ def openapi(out: Path = typer.Option(None, help="file to write; stdout if absent
 def _register_domain_commands() -> None:
     from jaldpi.accounts.cli import app as accounts_cli
     from jaldpi.admin_units.cli import app as lgd_cli
+    from jaldpi.core.registry_cli import app as records_cli
     from jaldpi.core.workflow_cli import app as workflow_cli
     from jaldpi.sandbox.cli import app as sandbox_cli
     from jaldpi.sandbox.cli import demo
     from jaldpi.water_quality.cli import app as wq_cli
 
+    app.add_typer(records_cli, name="records")
     app.add_typer(lgd_cli, name="lgd")
     app.add_typer(accounts_cli, name="accounts")
     app.add_typer(sandbox_cli, name="sandbox")
