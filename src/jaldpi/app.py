@@ -72,6 +72,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(standard_router)
     app.include_router(workflow_router(workflows))
     app.include_router(water_quality_router)  # before the registries: /api/v1/samples/{key}/signed-report
+    app.include_router(__import__("jaldpi.telemetry.router", fromlist=["router"]).router)  # telemetry
+    app.include_router(__import__("jaldpi.service_delivery.router", fromlist=["router"]).router)
+    from jaldpi.baseline.router import router as baseline_router  # baseline: JJM village profiles
+    app.include_router(baseline_router)
 
     def parse_bulk(request: Request, raw: bytes, registry) -> list[dict]:
         return parse_body(request.headers.get("content-type", ""), raw, registry.spec.schema)

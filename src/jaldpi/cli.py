@@ -93,6 +93,9 @@ def _register_domain_commands() -> None:
     app.add_typer(sandbox_cli, name="sandbox")
     app.add_typer(wq_cli, name="wq")
     app.add_typer(workflow_cli, name="workflow")
+    app.add_typer(__import__("jaldpi.telemetry.cli", fromlist=["app"]).app, name="telemetry")
+    app.add_typer(__import__("jaldpi.baseline.cli", fromlist=["app"]).app, name="baseline")
+    app.add_typer(__import__("jaldpi.service_delivery.cli", fromlist=["app"]).app, name="service-levels")
     app.command()(demo)
 
 

@@ -77,6 +77,38 @@ class Settings(BaseSettings):
                                              description="Months counted as the pre-monsoon season; the others are "
                                              "post-monsoon (JJM: bacteriological testing once in each)")
 
+    service_norm_lpcd: int = Field(55, ge=1, description="Service norm in litres per person per day (JJM: 55 lpcd); "
+                                   "villages below it are reported as below norm")
+
+    # Service levels (docs/service_delivery.md); the quantity norm is service_norm_lpcd
+    sl_start_tolerance_minutes: int = Field(30, ge=0, le=720, description="A supply is regular when it starts within "
+                                            "this many minutes of the scheduled start (either side) ...")
+    sl_min_duration_share: float = Field(0.8, ge=0, le=1, description="... and lasts at least this share of the "
+                                         "scheduled duration")
+    sl_functional_day_share: float = Field(0.8, gt=0, le=1, description="A village is functional for a month when "
+                                           "it is functional on at least this share of the month's days (days "
+                                           "without a supply record count as not functional)")
+    sl_chlorine_min_mg_l: float = Field(0.2, ge=0, description="Tail-end free residual chlorine on chlorinated "
+                                        "supplies: at least this (mg/L) ...")
+    sl_chlorine_max_mg_l: float = Field(1.0, ge=0, description="... and at most this (mg/L)")
+    sl_quality_requires_test: bool = Field(False, description="When true, a village without a lab result in the "
+                                           "water-quality look-back (wq_status_period_days) fails quality; by "
+                                           "default only an unsafe status fails it")
+
+    # Telemetry (SensorThings; docs/service_delivery.md)
+    telemetry_timezone: str = Field("Asia/Kolkata", description="IANA time zone whose calendar day bounds the daily "
+                                    "telemetry rollups (IST by default; a change applies to observations stored "
+                                    "after it)")
+    telemetry_future_skew_minutes: int = Field(10, ge=0, description="An observation whose phenomenon time is more "
+                                               "than this many minutes after the node's clock is flagged clock_skew")
+    telemetry_max_age_days: int = Field(400, ge=1, description="An observation older than this many days when "
+                                        "received is flagged clock_skew (implausibly old)")
+    telemetry_silent_factor: float = Field(3.0, gt=0, description="A datastream is silent when its latest "
+                                           "observation is older than this many times its expected interval")
+    telemetry_max_top: int = Field(1000, ge=1, description="Upper cap on $top for SensorThings collections")
+    telemetry_mqtt_scope: str = Field("/", description="Jurisdiction path of the MQTT ingest principal (broker "
+                                      "authentication and ACLs decide who may publish)")
+
     @field_validator("wq_pre_monsoon_months")
     @classmethod
     def _contiguous_months(cls, months: list[int]) -> list[int]:

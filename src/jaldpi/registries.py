@@ -14,6 +14,7 @@ from jaldpi.resources import registry as resources
 
 def build_catalogue(settings, workflows=None) -> Catalogue:
     from jaldpi.accounts.models import AccountGrant
+    from jaldpi.service_delivery import registry as service_delivery
     from jaldpi.water_quality import registry as water_quality
     from jaldpi.water_quality.evaluation import make_evaluator
     from jaldpi.water_quality.rules import ruleset_from_settings
@@ -32,6 +33,7 @@ def build_catalogue(settings, workflows=None) -> Catalogue:
         make_evaluator(ruleset_from_settings(settings), settings.wq_ftk_parameters),
         tuple(settings.wq_pre_monsoon_months),
         on_written=lambda session, principal, rows: after_samples_written(engine, session, principal, rows)))
+    catalogue.add(service_delivery.spec())
     catalogue.path_tables.append(AccountGrant.__table__)  # grants move with a re-parented unit too
     return catalogue
 
@@ -55,9 +57,12 @@ def all_models() -> None:
     import jaldpi.accounts.models  # noqa: F401
     import jaldpi.admin_units.models  # noqa: F401
     import jaldpi.assets.models  # noqa: F401
+    import jaldpi.baseline.models  # noqa: F401
     import jaldpi.core.changelog  # noqa: F401
     import jaldpi.core.workflow_models  # noqa: F401
     import jaldpi.entities.models  # noqa: F401
     import jaldpi.people.models  # noqa: F401
     import jaldpi.resources.models  # noqa: F401
+    import jaldpi.service_delivery.models  # noqa: F401
+    import jaldpi.telemetry.models  # noqa: F401
     import jaldpi.water_quality.models  # noqa: F401

@@ -393,8 +393,14 @@ class Registry:
         return result
 
     # ---------------------------------------------------------------- writes
-    def _existing(self, session: Session, items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-        """Match input rows to stored records by id, then code, then external id, then natural identity keys."""
+    def _existing(self, session: Session, items: list[dict[str, Any]], principal: Principal | None = None,
+                  results: list[RowResult] | None = None) -> dict[int, dict[str, Any]]:
+        """Match input rows to stored records by id, then code, then external id, then natural identity keys.
+
+        An identity key may be the column of a (single) reference, e.g. ``scheme_id``: the row's reference is
+        resolved as ``principal`` sees it. Date columns accept ISO strings. Two rows of the payload with the same
+        identity are refused (``duplicate_in_payload``) when ``results`` is given.
+        """
         t = self.table
         matched: dict[int, dict[str, Any]] = {}
         ids = {}
@@ -440,10 +446,15 @@ class Registry:
         if self.spec.identity_keys:
             keys = self.spec.identity_keys
             wanted_keys: dict[tuple, list[int]] = {}
-            for i, item in enumerate(items):
-                if i in matched or any(item.get(k) is None for k in keys):
-                    continue
-                wanted_keys.setdefault(tuple(item.get(k) for k in keys), []).append(i)
+            key_values = self._identity_values(session, items, matched, principal)
+            for i, key in key_values.items():
+                wanted_keys.setdefault(key, []).append(i)
+            if results is not None:
+                for positions in wanted_keys.values():
+                    for i in positions[1:]:
+                        results[i].fail(ErrorCode.DUPLICATE_IN_PAYLOAD,
+                                        f"{'+'.join(keys)} also appears in row {results[positions[0]].index}",
+                                        keys[0])
             if wanted_keys:
                 first = keys[-1]
                 values = list({k[-1] for k in wanted_keys})
@@ -453,6 +464,42 @@ class Registry:
                         for i in wanted_keys.get(key, []):
                             matched[i] = dict(row)
         return matched
+
+    def _identity_values(self, session: Session, items: list[dict[str, Any]], matched: dict[int, Any],
+                         principal: Principal | None) -> dict[int, tuple]:
+        """The identity key of each unmatched row, as stored (references resolved to ids, dates parsed)."""
+        keys = self.spec.identity_keys
+        ref_of_column = {r.column: r for r in self.spec.references if not r.many}
+        resolved_ids: dict[str, dict[int, Any]] = {}
+        for k in keys:
+            ref = ref_of_column.get(k)
+            if ref is None:
+                continue
+            positions = [i for i, item in enumerate(items)
+                         if i not in matched and item.get(ref.field) is not None and principal is not None]
+            answers = (self.catalogue.registries[ref.target].resolve(
+                session, principal, [items[i][ref.field] for i in positions], ref.levels) if positions else {})
+            resolved_ids[k] = {i: answers[p][0]["id"] for p, i in enumerate(positions)
+                               if answers.get(p, (None, None))[0] is not None}
+        out: dict[int, tuple] = {}
+        for i, item in enumerate(items):
+            if i in matched:
+                continue
+            values = []
+            for k in keys:
+                if k in resolved_ids:
+                    value = resolved_ids[k].get(i)
+                else:
+                    value = item.get(k)
+                    if isinstance(value, str) and type(self.table.c[k].type).__name__ == "Date":
+                        try:
+                            value = dt.date.fromisoformat(value)
+                        except ValueError:
+                            value = None
+                values.append(value)
+            if all(v is not None for v in values):
+                out[i] = tuple(values)
+        return out
 
     def _stored_as_input(self, row: dict[str, Any], ext_ids: dict[str, str]) -> dict[str, Any]:
         """A stored row seen as input to the schema (for merge-updates): references by id."""
@@ -629,7 +676,7 @@ class Registry:
             return path.startswith(write_scope) if write_scope else False
 
         # 2. match to stored records and choose the action per row
-        existing = self._existing(session, items)
+        existing = self._existing(session, items, principal, results)
         ext_of_existing = self._external_ids(session, [r["id"] for r in existing.values()]) if existing else {}
         plans: dict[int, tuple[str, dict[str, Any] | None]] = {}
         for i, item in enumerate(items):

@@ -1,0 +1,1 @@
+"""Service delivery: daily supply records per scheme and village, service levels and functionality."""

@@ -1,0 +1,1 @@
+"""Telemetry: SensorThings API v1.1 subset, HTTP and MQTT ingest, latest values and daily rollups."""
