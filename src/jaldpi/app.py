@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(__import__("jaldpi.service_delivery.router", fromlist=["router"]).router)
     from jaldpi.baseline.router import router as baseline_router  # baseline: JJM village profiles
     app.include_router(baseline_router)
+    app.include_router(__import__("jaldpi.alerts.router", fromlist=["router"]).router)  # alerts
 
     def parse_bulk(request: Request, raw: bytes, registry) -> list[dict]:
         return parse_body(request.headers.get("content-type", ""), raw, registry.spec.schema)

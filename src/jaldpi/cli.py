@@ -96,6 +96,7 @@ def _register_domain_commands() -> None:
     app.add_typer(__import__("jaldpi.telemetry.cli", fromlist=["app"]).app, name="telemetry")
     app.add_typer(__import__("jaldpi.baseline.cli", fromlist=["app"]).app, name="baseline")
     app.add_typer(__import__("jaldpi.service_delivery.cli", fromlist=["app"]).app, name="service-levels")
+    app.add_typer(__import__("jaldpi.alerts.cli", fromlist=["app"]).app, name="alerts")
     app.command()(demo)
 
 

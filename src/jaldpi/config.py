@@ -109,6 +109,25 @@ class Settings(BaseSettings):
     telemetry_mqtt_scope: str = Field("/", description="Jurisdiction path of the MQTT ingest principal (broker "
                                       "authentication and ACLs decide who may publish)")
 
+    # Alerts (docs/service_delivery.md, "Alerts"); a scheme overrides these in attributes.alert_thresholds
+    alert_no_supply_hours: float = Field(24, gt=0, description="no_supply: no supply (supply records or flow "
+                                         "telemetry) for more than this many hours")
+    alert_min_flow_m3_h: float = Field(0.1, ge=0, description="A flow_rate reading above this counts as water "
+                                       "flowing (no_supply from telemetry)")
+    alert_min_pressure_bar: float = Field(0.7, ge=0, description="low_pressure: latest tail-end pressure below this "
+                                          "(bar; 0.7 bar ~ 7 m head)")
+    alert_min_chlorine_mg_l: float = Field(0.2, ge=0, description="low_chlorine: residual chlorine below this (mg/L), "
+                                           "telemetry or a chlorinated supply record's tail-end reading")
+    alert_night_flow_m3_h: float = Field(1.0, ge=0, description="night_flow: minimum flow over the night window "
+                                         "above this (m3/h) suggests a leak")
+    alert_night_start: str = Field("01:00", pattern=r"^\d{2}:\d{2}$", description="Night window start, local time "
+                                   "(telemetry_timezone)")
+    alert_night_end: str = Field("04:00", pattern=r"^\d{2}:\d{2}$", description="Night window end, local time")
+    alert_reservoir_max_level_m: float = Field(4.5, ge=0, description="reservoir_overflow: latest reservoir level "
+                                               "above this (m)")
+    alert_lookback_days: int = Field(7, ge=1, le=60, description="How far back supply records and flow telemetry "
+                                     "are read when judging no_supply")
+
     @field_validator("wq_pre_monsoon_months")
     @classmethod
     def _contiguous_months(cls, months: list[int]) -> list[int]:

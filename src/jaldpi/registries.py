@@ -56,6 +56,7 @@ def all_models() -> None:
     """Import every model module so that Base.metadata knows every table (for migrations and tests)."""
     import jaldpi.accounts.models  # noqa: F401
     import jaldpi.admin_units.models  # noqa: F401
+    import jaldpi.alerts.models  # noqa: F401
     import jaldpi.assets.models  # noqa: F401
     import jaldpi.baseline.models  # noqa: F401
     import jaldpi.core.changelog  # noqa: F401

@@ -22,7 +22,8 @@ def valid_aadhaar(prefix: str = "23456789012") -> str:
 
 AADHAAR = valid_aadhaar()
 NAME, PHONE, RATION = "Sita Ramaswamy", "9876501234", "RC-778899"
-PLAINTEXTS = ["Sita", "Ramaswamy", PHONE, "98765", RATION, AADHAAR, AADHAAR[:8]]
+# whole values only: a 5-digit fragment of the phone also turns up by chance inside hex hashes and UUIDs
+PLAINTEXTS = ["Sita", "Ramaswamy", PHONE, RATION, AADHAAR, AADHAAR[:8]]
 
 
 @pytest.fixture

@@ -97,6 +97,57 @@ def generate_cmd(
     _summary(result)
 
 
+def _telemetry(db, catalogue, *, seed: int, days: int, interval_minutes: int, schemes: int | None,
+               end: str | None = None) -> None:
+    import datetime as dt
+
+    from jaldpi.sandbox.generate import SandboxError
+    from jaldpi.sandbox.telemetry import generate_telemetry
+
+    progress = Progress(TextColumn("[bold]telemetry[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("days"), TimeElapsedColumn(), console=err, transient=False)
+    try:
+        end_day = dt.date.fromisoformat(end) if end else None
+    except ValueError as exc:
+        err.print(f"[red]--end: expected YYYY-MM-DD[/]")
+        raise typer.Exit(2) from exc
+    try:
+        with progress:
+            task = progress.add_task(f"seed {seed}, {interval_minutes} min", total=days)
+            result = generate_telemetry(db, catalogue, seed=seed, days=days, interval_minutes=interval_minutes,
+                                        schemes=schemes, end=end_day,
+                                        on_day=lambda done, total: progress.update(task, completed=done))
+    except SandboxError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    table = Table(title=f"sandbox telemetry {result.first_day} .. {result.end_day - dt.timedelta(days=1)}")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for name, n in (("schemes", result.schemes), ("datastreams", result.datastreams),
+                    ("datastreams created", result.datastreams_created), ("observations sent", result.observations),
+                    ("observations created", result.created), ("flagged", result.flagged),
+                    ("duplicates (already stored)", result.duplicates), ("supply records", result.supply_records)):
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    console.print("incidents and faults: " + ", ".join(f"{k} {n}" for k, n in result.event_counts().items()),
+                  highlight=False)
+    console.print(f"seed {result.seed}, every {result.interval_minutes} min; {result.seconds:.1f} s")
+
+
+@app.command("telemetry")
+def telemetry_cmd(
+    days: int = typer.Option(90, min=1, max=366, help="local (IST) days of data, ending yesterday (or before --end)"),
+    seed: int = typer.Option(7, help="same seed, same observations"),
+    interval_minutes: int = typer.Option(15, min=1, max=1440, help="reporting interval (divides a day)"),
+    schemes: int = typer.Option(None, min=1, help="only the first N serving schemes (by code); default all"),
+    end: str = typer.Option(None, help="first day NOT generated (YYYY-MM-DD); default today (IST)"),
+) -> None:
+    """Sensor data for the sandbox's serving schemes (supply windows, breakdowns, leaks, power cuts, sensor faults)
+    through the telemetry ingest, and the daily supply records derived from it."""
+    _settings, db, catalogue = _node()
+    _telemetry(db, catalogue, seed=seed, days=days, interval_minutes=interval_minutes, schemes=schemes, end=end)
+
+
 @app.command("accounts")
 def accounts_cmd(state_code: int = typer.Option(36)) -> None:
     """Create the demo accounts (one per role) for the sandbox already in the database."""
@@ -143,6 +194,8 @@ def demo(
     state_code: int = typer.Option(36, help="LGD state code"),
     lgd_dir: Path = typer.Option(None, help="official LGD CSV directory (default: ../shared/data/lgd or the seed)"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="start the API server at the end"),
+    telemetry_days: int = typer.Option(0, min=0, max=366, help="also generate this many days of sandbox telemetry "
+                                       "(`jaldpi sandbox telemetry`); 0: none"),
 ) -> None:
     """Set up a sandbox node and serve it: migrate, load LGD, generate synthetic data, create demo accounts."""
     started = time.perf_counter()
@@ -151,6 +204,8 @@ def demo(
                   f"({db.dialect}), migrated")
     result = _generate(db, catalogue, seed=seed, scale=scale, state_code=state_code, lgd_dir=lgd_dir)
     _summary(result)
+    if telemetry_days:
+        _telemetry(db, catalogue, seed=seed, days=telemetry_days, interval_minutes=15, schemes=None)
     accounts = _ensure_accounts(settings, db, state_code, result.sample)
     _print_accounts(accounts)
 

@@ -1,0 +1,2 @@
+"""Alerts: conditions on supply records and telemetry, evaluated set-based by a periodic job
+(docs/service_delivery.md, "Alerts")."""
