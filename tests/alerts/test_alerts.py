@@ -134,7 +134,8 @@ def test_no_supply_and_night_flow_from_flow_telemetry(node):
 
     # the last complete night 01:00-04:00 IST is 26 Nov 19:30Z - 22:30Z; minimum night flow 2.5 > 1.0
     start, end = last_night(NOW, TH)
-    assert (start, end) == (dt.datetime(2026, 11, 26, 19, 30, tzinfo=UTC), dt.datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
+    assert (start, end) == (dt.datetime(2026, 11, 26, 19, 30, tzinfo=UTC),
+                            dt.datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
     _ingest(node, [(flow, (start + dt.timedelta(minutes=m)).isoformat(), v)
                    for m, v in ((0, 3.0), (60, 2.5), (120, 4.0))]
             + [(flow, (end + dt.timedelta(minutes=30)).isoformat(), 0.0)])  # after the window: not counted

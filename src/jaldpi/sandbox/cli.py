@@ -109,7 +109,7 @@ def _telemetry(db, catalogue, *, seed: int, days: int, interval_minutes: int, sc
     try:
         end_day = dt.date.fromisoformat(end) if end else None
     except ValueError as exc:
-        err.print(f"[red]--end: expected YYYY-MM-DD[/]")
+        err.print("[red]--end: expected YYYY-MM-DD[/]")
         raise typer.Exit(2) from exc
     try:
         with progress:
