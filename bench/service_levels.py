@@ -138,7 +138,8 @@ def build_state(db: Database, villages: int, *, districts: int, blocks_per_distr
                                  updated_by, source_system, code)
             SELECT s.id, 'Scheme ' || s.grp, CASE WHEN s.n = 1 THEN 'svs' ELSE 'mvs' END, s.village_ids, '[]'::jsonb,
                    55, 'commissioned', DATE '2023-01-01',
-                   jsonb_build_object('supply_schedule', jsonb_build_object('start', CAST(:s0 AS text), 'end', CAST(:s1 AS text)),
+                   jsonb_build_object('supply_schedule',
+                                      jsonb_build_object('start', CAST(:s0 AS text), 'end', CAST(:s1 AS text)),
                                       'chlorinated', true),
                    1, CASE WHEN s.n = 1 THEN s.first_path
                            ELSE regexp_replace(s.first_path, 'V[0-9]+/$', '') END,
@@ -150,7 +151,8 @@ def build_state(db: Database, villages: int, *, districts: int, blocks_per_distr
         # supply records: one per village and day from its scheme. Deterministic mix per (village, day):
         #   5% not supplied (hours 0, no times, a reason); else start 05:48..06:42, end 07:30..08:24 in 6-minute
         #   steps (so some late starts and short supplies; 6-minute steps keep the derived decimals exact, so the
-        #   SQL numeric rounding and registry.derive's float rounding agree), volume from ~35 to ~80 lpcd of the village's population, chlorine
+        #   SQL numeric rounding and registry.derive's float rounding agree), volume from ~35 to ~80 lpcd of the
+        #   village's population, chlorine
         #   0.05..1.25 mg/L. Derived columns by the rules of registry.derive (schedule from the scheme).
         conn.execute(text("""
             INSERT INTO supply_records (id, scheme_id, village_id, supply_date, supplied, start_time, end_time,
@@ -175,16 +177,17 @@ def build_state(db: Database, villages: int, *, districts: int, blocks_per_distr
             FROM (SELECT gen_random_uuid() AS id, s.id AS scheme_id, sv.vid, sv.lgd_path AS path, d.day,
                          abs(hashtext(sv.lgd_code::text || d.day::text)::bigint) AS h,
                          (abs(hashtext(sv.lgd_code::text || d.day::text)::bigint) % 20) <> 0 AS supplied,
-                         TIME '05:48' + make_interval(mins => (6 * (abs(hashtext(d.day::text || sv.lgd_code::text)::bigint) % 10))::int)
-                           AS st,
-                         TIME '07:30' + make_interval(mins => (6 * (abs(hashtext('e' || sv.lgd_code::text || d.day::text)::bigint)
-                           % 10))::int) AS et,
+                         TIME '05:48' + make_interval(mins => (6 * (
+                           abs(hashtext(d.day::text || sv.lgd_code::text)::bigint) % 10))::int) AS st,
+                         TIME '07:30' + make_interval(mins => (6 * (
+                           abs(hashtext('e' || sv.lgd_code::text || d.day::text)::bigint) % 10))::int) AS et,
                          p.pop
                   FROM bench_scheme_villages sv
                   JOIN bench_schemes s ON s.grp = sv.grp
                   JOIN (SELECT village_id, sum(members_count) AS pop FROM households GROUP BY village_id) p
                     ON p.village_id = sv.vid
-                  CROSS JOIN (SELECT (CAST(:day0 AS date) + g) AS day FROM generate_series(0, CAST(:days AS int) - 1) g) d) r"""),
+                  CROSS JOIN (SELECT (CAST(:day0 AS date) + g) AS day
+                              FROM generate_series(0, CAST(:days AS int) - 1) g) d) r"""),
                      {"day0": day0, "days": days})
         timings["supply_records"] = time.perf_counter() - t0
         t0 = time.perf_counter()

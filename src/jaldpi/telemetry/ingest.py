@@ -327,9 +327,8 @@ def _update_rollups(conn, stage: str, now: dt.datetime) -> None:
           (SELECT l.result FROM telemetry_observations l WHERE l.datastream_id = o.datastream_id
              AND l.local_day = o.local_day ORDER BY l.phenomenon_time DESC LIMIT 1),
           SUM(CASE WHEN o.quality <> 0 THEN 1 ELSE 0 END), :now
-        FROM telemetry_observations o
-        WHERE EXISTS (SELECT 1 FROM "{stage}" s WHERE s.datastream_id = o.datastream_id
-                      AND s.local_day = o.local_day)
+        FROM (SELECT DISTINCT datastream_id, local_day FROM "{stage}") s
+        JOIN telemetry_observations o ON o.datastream_id = s.datastream_id AND o.local_day = s.local_day
         GROUP BY o.datastream_id, o.local_day
         ON CONFLICT (datastream_id, day) DO UPDATE SET
           count = excluded.count, min = excluded.min, max = excluded.max, sum = excluded.sum,
