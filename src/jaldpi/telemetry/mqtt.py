@@ -88,11 +88,16 @@ class MqttIngestor:
 
     def __init__(self, db: Database, *, host: str = "127.0.0.1", port: int = 1883,
                  client_id: str = "jaldpi-telemetry", batch_size: int = 5000, max_wait: float = 0.5,
+                 quiet_gap: float = 0.05,
                  config: TelemetryConfig | None = None, principal: Principal | None = None,
                  username: str | None = None, password: str | None = None) -> None:
         self.db = db
         self.host, self.port = host, port
         self.batch_size, self.max_wait = batch_size, max_wait
+        # A batch also ends when no message arrived for quiet_gap seconds: the broker stops sending once its
+        # in-flight window of unacknowledged QoS 1 messages is full (Mosquitto: max_inflight_messages plus
+        # max_queued_messages, about 1,020 by default), and we acknowledge only after the batch commits.
+        self.quiet_gap = quiet_gap
         self.config = config or TelemetryConfig()
         self.principal = principal or mqtt_principal()
         self.stats: Counter[str] = Counter()
@@ -153,7 +158,7 @@ class MqttIngestor:
             if left <= 0:
                 break
             try:
-                batch.append(self._queue.get(timeout=left))
+                batch.append(self._queue.get(timeout=min(left, self.quiet_gap)))
             except queue.Empty:
                 break
         return batch
