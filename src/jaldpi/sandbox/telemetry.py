@@ -42,13 +42,20 @@ from sqlalchemy.orm import Session
 
 from jaldpi.assets.models import Component, Scheme
 from jaldpi.core.db import Database
-from jaldpi.core.registry import Catalogue, Strategy
+from jaldpi.core.registry import Catalogue
 from jaldpi.people.models import Household
 from jaldpi.sandbox.generate import SOURCE_SYSTEM, SandboxError, generator_principal
 from jaldpi.sandbox.ids import EPOCH_MS
+from jaldpi.service_delivery.from_telemetry import (  # noqa: F401 (re-exported)
+    DerivationError,
+    _series,
+    _sessions,
+    _thing_of,
+)
+from jaldpi.service_delivery.from_telemetry import derive_supply_records as _derive
 from jaldpi.telemetry import service as tservice
 from jaldpi.telemetry.ingest import ObservationIn, TelemetryConfig, ingest
-from jaldpi.telemetry.models import Datastream, Observation, Sensor, Thing
+from jaldpi.telemetry.models import Datastream, Sensor, Thing
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30), "IST")
 SERVING = ("commissioned", "handed_over")
@@ -498,125 +505,11 @@ def generate_telemetry(db: Database, catalogue: Catalogue, *, seed: int = 7, day
 
 
 # ---------------------------------------------------------------------------------------------------- supply records
-def _series(session: Session, ds: uuid.UUID | None, first: dt.date, end: dt.date) -> dict[dt.date, list]:
-    """Unflagged observations of a datastream per local day: [(local datetime, value)] in time order."""
-    out: dict[dt.date, list] = defaultdict(list)
-    if ds is None:
-        return out
-    o = Observation.__table__
-    for local_day, ptime, value in session.execute(
-            select(o.c.local_day, o.c.phenomenon_time, o.c.result)
-            .where(o.c.datastream_id == ds, o.c.quality == 0, o.c.local_day >= first, o.c.local_day < end)
-            .order_by(o.c.phenomenon_time)):
-        ptime = ptime.replace(tzinfo=dt.UTC) if ptime.tzinfo is None else ptime
-        out[local_day].append((ptime.astimezone(IST), value))
-    return out
-
-
-def _sessions(day_flow: list, threshold: float, step: dt.timedelta) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Runs of readings above ``threshold`` (a gap of one missing reading does not break a run)."""
-    runs: list[list[dt.datetime]] = []
-    for when, value in day_flow:
-        if value <= threshold:
-            continue
-        if runs and when - runs[-1][1] <= 2 * step:
-            runs[-1][1] = when
-        else:
-            runs.append([when, when])
-    return [(a, b + step) for a, b in runs]
-
-
 def derive_supply_records(session: Session, catalogue: Catalogue, principal, plants: list[SchemePlant],
                           first: dt.date, end: dt.date) -> int:
-    """One supply record (``source`` telemetry) per scheme, village and day that has flow readings, from the
-    stored unflagged observations:
-
-    * supply sessions: runs of bulk flow above half the scheme's typical pumping flow (the 90th percentile of the
-      period), so that a leak's night flow is not a supply; ``supplied`` when there is one;
-    * ``start_time``/``end_time``: the main (first) session, with the matching scheduled window of the bulk
-      meter thing's ``supply_schedule`` as ``scheduled_start``/``scheduled_end``; every session and the day's
-      total hours go in ``attributes`` (a record holds one start and end);
-    * ``volume_supplied_kl``: the day's rise of the totaliser (m3 = kL; flow integrated when the totaliser is
-      silent), split among an MVS's villages by population;
-    * ``tail_end_residual_chlorine_mg_l``: the daily mean of the village's tail-end chlorine readings taken while
-      water was being supplied (pressure above 0.3 bar), else the day's mean; ``chlorinated`` when the scheme has
-      a chlorinator;
-    * no supply: ``reason_no_supply`` ``power_cut`` when the pump panel read 0 kW during a scheduled window,
-      else ``pump_failure``.
-
-    A day without any flow reading (meter silent) gets no record: nothing is known.
-    """
-    items: list[dict[str, Any]] = []
-    for p in plants:
-        meter = session.get(Thing, _thing_of(session, p.flow_ds))
-        schedule = [(dt.time.fromisoformat(a), dt.time.fromisoformat(b))
-                    for a, b in ((meter.properties or {}).get("supply_schedule") or [])] if meter else []
-        flow = _series(session, p.flow_ds, first, end)
-        total = _series(session, p.total_ds, first, end)
-        power = _series(session, p.power_ds, first, end)
-        pumping = sorted(v for day in flow.values() for _, v in day if v > 0)
-        typical = pumping[int(len(pumping) * 0.9)] if pumping else 0.0
-        threshold = max(0.5, typical * 0.5)
-        village_series = [(_series(session, v.chlorine_ds, first, end), _series(session, v.pressure_ds, first, end))
-                          for v in p.villages]
-        for day in sorted(flow):
-            readings = flow[day]
-            step = min((b[0] - a[0] for a, b in zip(readings, readings[1:], strict=False)),
-                       default=dt.timedelta(minutes=15))
-            sessions = _sessions(readings, threshold, step)
-            tot = total.get(day, [])
-            before = total.get(day - dt.timedelta(days=1))
-            if tot and before:  # from the previous day's last reading to this day's last
-                volume = max(0.0, tot[-1][1] - before[-1][1])
-            elif len(tot) >= 2:
-                volume = max(0.0, tot[-1][1] - tot[0][1])
-            else:
-                volume = sum(v for _, v in readings) * step.total_seconds() / 3600
-            base: dict[str, Any] = {"scheme": str(p.scheme_id), "supply_date": day.isoformat(),
-                                    "source": "telemetry", "chlorinated": p.chlorinated}
-            if schedule:
-                base["scheduled_start"], base["scheduled_end"] = (t.isoformat("minutes") for t in schedule[0])
-            if not sessions and not any(any(a <= when.time() < b for a, b in schedule) for when, _ in readings):
-                continue  # the meter said nothing during the schedule (silent, clock skewed): unknown
-            if not sessions:
-                cut = any(v == 0 for when, v in power.get(day, [])
-                          if any(a <= when.time() < b for a, b in schedule))
-                for v in p.villages:
-                    items.append({**base, "village": str(v.village_id), "supplied": False,
-                                  "reason_no_supply": "power_cut" if cut else "pump_failure",
-                                  "notes": "derived from telemetry: no flow above "
-                                           f"{threshold:.1f} m3/h at the bulk meter"})
-                continue
-            a, b = sessions[0]
-            hours = sum((y - x).total_seconds() for x, y in sessions) / 3600
-            for n, v in enumerate(p.villages):
-                chl_day, pr_day = village_series[n][0].get(day, []), village_series[n][1].get(day, [])
-                pressurised = {when for when, value in pr_day if value > 0.3}
-                during = [value for when, value in chl_day if when in pressurised]
-                chl = during or [value for _, value in chl_day]
-                item = {**base, "village": str(v.village_id), "supplied": True,
-                        "start_time": a.time().isoformat("minutes"), "end_time": b.time().isoformat("minutes"),
-                        "volume_supplied_kl": round(volume * v.share, 2),
-                        "attributes": {"sessions": [[x.time().isoformat("minutes"), y.time().isoformat("minutes")]
-                                                    for x, y in sessions],
-                                       "hours_all_sessions": round(hours, 2), "volume_share": round(v.share, 4),
-                                       "flow_threshold_m3h": round(threshold, 2)}}
-                if chl:
-                    item["tail_end_residual_chlorine_mg_l"] = round(sum(chl) / len(chl), 3)
-                items.append(item)
-    registry = catalogue["supply_records"]
-    written = 0
-    for i in range(0, len(items), 2000):
-        batch = items[i:i + 2000]
-        summary = registry.import_records(session, principal, batch, strategy=Strategy.create_and_update,
-                                          atomic=True, source_system=SOURCE_SYSTEM)
-        if summary.status != "ok":
-            bad = [r for r in summary.rows if r.errors][:3]
-            raise SandboxError("supply records refused: " + "; ".join(str(r.errors) for r in bad))
-        written += len(batch)
-    return written
-
-
-def _thing_of(session: Session, ds: uuid.UUID | None) -> uuid.UUID | None:
-    return session.execute(select(Datastream.thing_id).where(Datastream.id == ds)).scalar_one_or_none() \
-        if ds else None
+    """The sandbox plants' supply records, derived from the stored observations by
+    :func:`jaldpi.service_delivery.from_telemetry.derive_supply_records` (see there), written as the sandbox."""
+    try:
+        return _derive(session, catalogue, principal, plants, first, end, source_system=SOURCE_SYSTEM)
+    except DerivationError as exc:
+        raise SandboxError(str(exc)) from exc

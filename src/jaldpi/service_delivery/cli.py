@@ -41,3 +41,43 @@ def compute(
     finally:
         db.dispose()
     typer.echo(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+
+
+@app.command("derive")
+def derive(
+    date_from: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD (local)"),
+    date_to: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD (inclusive)"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Derive the daily supply records (source telemetry) of every serving scheme with a metered bulk flow from
+    its stored observations, for the days --from .. --to; a re-run updates the same records."""
+    import datetime as dt
+
+    from jaldpi.cli import database
+    from jaldpi.config import get_settings
+    from jaldpi.core.security import Grant, Principal
+    from jaldpi.registries import build_catalogue
+    from jaldpi.service_delivery.from_telemetry import DerivationError
+    from jaldpi.service_delivery.from_telemetry import derive as run
+    from jaldpi.standard.codelists import role_permissions
+
+    try:
+        first, last = dt.date.fromisoformat(date_from), dt.date.fromisoformat(date_to)
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from exc
+    if last < first:
+        raise typer.BadParameter("--to is before --from")
+    operator = Principal("cli:operator", "system", (Grant("node_admin", "/"),), role_permissions())
+    db = database()
+    try:
+        with db.unit_of_work() as session:
+            result = run(session, build_catalogue(get_settings()), operator, first, last + dt.timedelta(days=1))
+    except DerivationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        typer.echo(f"{result['supply_records']} supply records derived for {result['schemes']} schemes, "
+                   f"{result['from']} .. {result['to']}")
