@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jaldpi.accounts.models import Account, AccountGrant
-from jaldpi.admin_units.paths import parse_within
 from jaldpi.core.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
 from jaldpi.core.ids import new_id
 from jaldpi.core.security import Grant, Passwords, Principal
@@ -23,17 +22,13 @@ class GrantSpec:
 
 def resolve_grant_path(session: Session, within: str) -> str:
     """Turn ``district:745`` into that unit's jurisdiction path (it must exist)."""
-    from jaldpi.admin_units.models import AdminUnit
+    from jaldpi.admin_units.service import unit_path
 
     if within in ("/", "", "national", "india"):
         return "/"
-    if within.startswith("/"):
-        return parse_within(within)
-    level, _, code = within.partition(":")
-    parse_within(within)  # validates the form
-    path = session.execute(select(AdminUnit.lgd_path).where(AdminUnit.level == level,
-                                                            AdminUnit.lgd_code == int(code))).scalar_one_or_none()
+    path = unit_path(session, within)
     if path is None:
+        level, _, code = within.partition(":")
         raise ValidationFailed(f"no {level} with LGD code {code}", details=[{"field": "within",
                                "problem": "unknown administrative unit"}])
     return path

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from jaldpi.admin_units.models import AdminUnit
-from jaldpi.admin_units.paths import parse_within
+from jaldpi.admin_units.service import unit_path
 from jaldpi.baseline import service
 from jaldpi.core.api import current_principal, json_response, node_of
 from jaldpi.core.errors import Forbidden, NotFound, Unauthenticated
@@ -29,13 +27,9 @@ def within_path(session, within: str | None) -> str | None:
     """``district:518`` -> that unit's jurisdiction path; a path is taken as is."""
     if not within:
         return None
-    segment = parse_within(within)
-    if within.startswith("/"):
-        return segment
-    level, _, code = within.partition(":")
-    path = session.execute(select(AdminUnit.lgd_path).where(
-        AdminUnit.level == level, AdminUnit.lgd_code == int(code), AdminUnit.deleted_at.is_(None))).scalar_one_or_none()
+    path = unit_path(session, within)
     if path is None:
+        level, _, code = within.partition(":")
         raise NotFound(f"no {level} with LGD code {code}", details=[{"field": "within", "problem": "unknown unit"}])
     return path
 

@@ -7,10 +7,8 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from jaldpi.admin_units.models import AdminUnit
-from jaldpi.admin_units.paths import parse_within
+from jaldpi.admin_units.service import unit_path
 from jaldpi.core.api import current_principal, json_response, node_of
 from jaldpi.core.errors import NotFound, Unauthenticated
 from jaldpi.core.security import Principal
@@ -34,14 +32,7 @@ def resolve_within(session, principal: Principal, within: str | None) -> str | N
     jurisdiction for supply records, is 404."""
     if not within:
         return None
-    parsed = parse_within(within)
-    if within.startswith("/"):
-        path = parsed
-    else:
-        level, _, code = within.partition(":")
-        path = session.execute(select(AdminUnit.lgd_path).where(
-            AdminUnit.level == level, AdminUnit.lgd_code == int(code), AdminUnit.deleted_at.is_(None))
-        ).scalar_one_or_none()
+    path = unit_path(session, within)
     scope = principal.scope(service.READ)
     if path is None or not any(path.startswith(p) or p.startswith(path) for p in scope):
         raise NotFound(f"no unit {within} visible to you", details=[{"field": "within", "problem": "unknown unit"}])

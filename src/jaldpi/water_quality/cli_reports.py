@@ -31,23 +31,15 @@ def _resolve_within(session, within: str | None) -> str | None:
     """``district:745`` -> that unit's path; a path is taken as is. Exit 2 on a unit that does not exist."""
     if not within:
         return None
-    from sqlalchemy import select
-
-    from jaldpi.admin_units.models import AdminUnit
-    from jaldpi.admin_units.paths import parse_within
+    from jaldpi.admin_units.service import unit_path
     from jaldpi.core.errors import ValidationFailed
 
     try:
-        parsed = parse_within(within)
+        path = unit_path(session, within)
     except ValidationFailed as exc:
-        raise typer.BadParameter(exc.message if hasattr(exc, "message") else str(exc),
-                                 param_hint="--within") from exc
-    if within.startswith("/"):
-        return parsed
-    level, _, code = within.partition(":")
-    path = session.execute(select(AdminUnit.lgd_path).where(
-        AdminUnit.level == level, AdminUnit.lgd_code == int(code), AdminUnit.deleted_at.is_(None))).scalar_one_or_none()
+        raise typer.BadParameter(exc.message, param_hint="--within") from exc
     if path is None:
+        level, _, code = within.partition(":")
         raise typer.BadParameter(f"no {level} with LGD code {code}", param_hint="--within")
     return path
 

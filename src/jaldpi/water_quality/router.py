@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from jaldpi.admin_units.paths import parse_within
+from jaldpi.admin_units.service import unit_path
 from jaldpi.core.api import current_principal, json_response, node_of
 from jaldpi.core.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from jaldpi.core.security import Principal
@@ -30,19 +30,10 @@ def _within(request: Request, within: str | None) -> str | None:
     """``district:745`` -> that unit's path (must exist and be visible); a path is taken as is."""
     if not within:
         return None
-    if within.startswith("/"):
-        return parse_within(within)
-    level, _, code = within.partition(":")
-    parse_within(within)
-    node = node_of(request)
-    with node.db.unit_of_work(write=False) as session:
-        from sqlalchemy import select
-
-        from jaldpi.admin_units.models import AdminUnit
-
-        path = session.execute(select(AdminUnit.lgd_path).where(AdminUnit.level == level,
-                                                                AdminUnit.lgd_code == int(code))).scalar_one_or_none()
+    with node_of(request).db.unit_of_work(write=False) as session:
+        path = unit_path(session, within)
     if path is None:
+        level, _, code = within.partition(":")
         raise NotFound(f"no {level} with LGD code {code}", details=[{"field": "within", "problem": "unknown unit"}])
     return path
 
