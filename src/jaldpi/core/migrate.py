@@ -15,7 +15,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def alembic_config(database: Database) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", database.engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates "%": a URL with escaped characters (a password, "options=-csearch_path%3D...")
+    # must have them doubled
+    cfg.set_main_option("sqlalchemy.url",
+                        database.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 
