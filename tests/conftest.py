@@ -78,6 +78,10 @@ def _empty(db: Database) -> None:
 @pytest.fixture
 def database(migrated_database: Database) -> Iterator[Database]:
     _empty(migrated_database)
+    # the code-list overlay is process-wide: forget extensions read from the tables just emptied
+    from jaldpi.standard.codelists import reset_overlay
+
+    reset_overlay()
     yield migrated_database
 
 

@@ -30,8 +30,9 @@ from jaldpi.core.models import ExternalIdentifier
 from jaldpi.core.security import Passwords
 from jaldpi.core.signing import SigningKey
 from jaldpi.core.workflow_api import workflow_router
-from jaldpi.registries import all_models, build_catalogue, build_workflows
+from jaldpi.registries import all_models, build_catalogue, build_workflows, feed_types
 from jaldpi.standard.codelists import role_permissions
+from jaldpi.standard.router import keep_openapi_current
 from jaldpi.standard.router import router as standard_router
 from jaldpi.water_quality.router import router as water_quality_router
 
@@ -57,7 +58,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 passwords=Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib))
     node.extras["resolve_within"] = parse_within
     node.extras["workflows"] = workflows
+    node.extras["feed_types"] = feed_types(node.catalogue)  # change feed and webhooks: types and read permissions
     node.extras["signing_keys"] = [SigningKey.from_setting(settings.signing_key, settings.secret_key)]
+    from jaldpi.federation.service import build_federation  # node-to-node sync (docs/federation.md)
+
+    node.extras["federation"] = build_federation(settings, db, node.catalogue)
 
     app = FastAPI(title="jaldpi", version=__version__, description=DESCRIPTION,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc",
@@ -69,7 +74,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(accounts_router)
-    app.include_router(standard_router)
+    app.include_router(standard_router)  # its lifespan loads the national code-list extensions at start-up
+    keep_openapi_current(app)  # extensions change the code enums: rebuild the OpenAPI document when they do
     app.include_router(workflow_router(workflows))
     app.include_router(water_quality_router)  # before the registries: /api/v1/samples/{key}/signed-report
     app.include_router(__import__("jaldpi.telemetry.router", fromlist=["router"]).router)  # telemetry
@@ -77,6 +83,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from jaldpi.baseline.router import router as baseline_router  # baseline: JJM village profiles
     app.include_router(baseline_router)
     app.include_router(__import__("jaldpi.alerts.router", fromlist=["router"]).router)  # alerts
+    app.include_router(__import__("jaldpi.federation.router", fromlist=["router"]).router)  # federation
+    app.include_router(__import__("jaldpi.core.feed_api", fromlist=["feed_router"]).feed_router())  # change feed
+    app.include_router(__import__("jaldpi.webhooks.router", fromlist=["router"]).router)  # webhooks
 
     def parse_bulk(request: Request, raw: bytes, registry) -> list[dict]:
         return parse_body(request.headers.get("content-type", ""), raw, registry.spec.schema)

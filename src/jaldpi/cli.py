@@ -26,7 +26,11 @@ def database():
     from jaldpi.registries import all_models
 
     all_models()
-    return Database(get_settings().database_url)
+    db = Database(get_settings().database_url)
+    from jaldpi.standard.codelists import bind_overlay  # national code-list extensions: read on first need
+
+    bind_overlay(db, reload_seconds=get_settings().codelist_reload_seconds)
+    return db
 
 
 @app.command()
@@ -97,6 +101,8 @@ def _register_domain_commands() -> None:
     app.add_typer(__import__("jaldpi.baseline.cli", fromlist=["app"]).app, name="baseline")
     app.add_typer(__import__("jaldpi.service_delivery.cli", fromlist=["app"]).app, name="service-levels")
     app.add_typer(__import__("jaldpi.alerts.cli", fromlist=["app"]).app, name="alerts")
+    app.add_typer(__import__("jaldpi.webhooks.cli", fromlist=["app"]).app, name="webhooks")
+    app.add_typer(__import__("jaldpi.federation.cli", fromlist=["app"]).app, name="federation")
     app.command()(demo)
 
 

@@ -128,6 +128,45 @@ class Settings(BaseSettings):
     alert_lookback_days: int = Field(7, ge=1, le=60, description="How far back supply records and flow telemetry "
                                      "are read when judging no_supply")
 
+    # Code-list extensions (docs/standard.md, "Code-list extensions")
+    codelist_reload_seconds: float = Field(30.0, ge=0, description="A code that is not in this node's code lists "
+                                           "makes the node re-read the national extensions, at most this often "
+                                           "(seconds; another server process or a federation pull may have added "
+                                           "it); 0: on every such miss")
+
+    # Federation (docs/federation.md)
+    federation_role: str = Field("standalone", pattern="^(standalone|state|national)$",
+                                 description="standalone (no federation; the node changes all it holds), state (owns "
+                                 "the records under federation_jurisdiction, pushes them to the national node, pulls "
+                                 "national directories) or national")
+    federation_jurisdiction: str | None = Field(None, description="A state node's LGD path prefix, e.g. S28 or "
+                                                "/S28/ (the state with LGD code 28)")
+    federation_policy_file: Path | None = Field(None, description="JSON file replacing the shipped federation policy "
+                                                "(jaldpi/federation/policy.json): what travels, who owns it, which "
+                                                "fields never leave the node")
+    federation_batch_size: int = Field(500, ge=1, le=10_000, description="Changes per signed message")
+    federation_message_max_age_seconds: int = Field(86_400, ge=60, description="A signed message older than this is "
+                                                    "refused (replay window); re-sent batches are signed afresh")
+    federation_timeout_seconds: float = Field(60.0, gt=0, description="HTTP timeout of one push or pull request")
+    federation_retry_seconds: float = Field(5.0, gt=0, description="Pause of `jaldpi federation sync --loop` "
+                                            "between rounds and after a failed round")
+
+    # Webhooks (docs/feed_and_webhooks.md)
+    webhook_max_attempts: int = Field(8, ge=1, description="Attempts per event (the first included) before it goes "
+                                      "to the subscription's dead-letter list")
+    webhook_backoff_base_seconds: float = Field(2.0, ge=0, description="Retry n waits a random time up to "
+                                                "base * 2**(n-1) seconds (exponential backoff, full jitter) ...")
+    webhook_backoff_max_seconds: float = Field(3600.0, ge=0, description="... but never more than this (seconds)")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="A delivery not answered within this many "
+                                           "seconds counts as failed")
+    webhook_allow_private_targets: bool | None = Field(None, description="Accept webhook URLs on loopback, private, "
+                                                       "link-local or reserved addresses; unset: allowed in "
+                                                       "development and test, refused when JALDPI_ENV=production")
+    webhook_batch_size: int = Field(100, ge=1, description="Events a dispatcher delivers to one subscription before "
+                                    "it turns to the next")
+    webhook_lease_seconds: int = Field(120, ge=1, description="A dispatcher holds a subscription for this long "
+                                       "(renewed after every event); another dispatcher takes over when it expires")
+
     @field_validator("wq_pre_monsoon_months")
     @classmethod
     def _contiguous_months(cls, months: list[int]) -> list[int]:
@@ -150,6 +189,12 @@ class Settings(BaseSettings):
                 if getattr(self, name) == default:
                     raise ValueError(f"JALDPI_{name.upper()} must be set to a real secret when JALDPI_ENV=production")
         return self
+
+    @property
+    def webhook_private_targets_allowed(self) -> bool:
+        if self.webhook_allow_private_targets is not None:
+            return self.webhook_allow_private_targets
+        return self.env != "production"
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,6 +15,7 @@ from jaldpi.resources import registry as resources
 def build_catalogue(settings, workflows=None) -> Catalogue:
     from jaldpi.accounts.models import AccountGrant
     from jaldpi.service_delivery import registry as service_delivery
+    from jaldpi.standard import registry as standard
     from jaldpi.water_quality import registry as water_quality
     from jaldpi.water_quality.evaluation import make_evaluator
     from jaldpi.water_quality.rules import ruleset_from_settings
@@ -34,8 +35,29 @@ def build_catalogue(settings, workflows=None) -> Catalogue:
         tuple(settings.wq_pre_monsoon_months),
         on_written=lambda session, principal, rows: after_samples_written(engine, session, principal, rows)))
     catalogue.add(service_delivery.spec())
+    catalogue.add(standard.spec(catalogue))  # national code-list extensions (rules read the other registries)
     catalogue.path_tables.append(AccountGrant.__table__)  # grants move with a re-parented unit too
+    if settings.federation_role != "standalone":  # a federated node changes only the records it owns
+        from jaldpi.federation.ownership import make_write_guard
+        from jaldpi.federation.policy import FederationPolicy
+
+        catalogue.write_guard = make_write_guard(settings, FederationPolicy.load(settings.federation_policy_file))
     return catalogue
+
+
+def feed_types(catalogue: Catalogue):
+    """The record types the change feed and webhooks publish, with the permission that reads each (None: public).
+
+    Registries read as their API does; the other writers of the change log map to the permission of their own
+    endpoints. A record type missing here is never published, so a new change-log writer adds one line.
+    """
+    from jaldpi.core.feed import FeedTypes
+
+    permissions: dict[str, str | None] = {
+        name: None if registry.spec.public_read else registry.spec.read_permission
+        for name, registry in catalogue.registries.items()}
+    permissions.update({"alerts": "alerts:read", "workflow_cases": "cases:read", "accounts": "users:manage"})
+    return FeedTypes(permissions, catalogue.path_codes)
 
 
 def build_workflows():
@@ -60,10 +82,14 @@ def all_models() -> None:
     import jaldpi.assets.models  # noqa: F401
     import jaldpi.baseline.models  # noqa: F401
     import jaldpi.core.changelog  # noqa: F401
+    import jaldpi.core.feed  # noqa: F401  (declares the change feed's index on change_log)
     import jaldpi.core.workflow_models  # noqa: F401
     import jaldpi.entities.models  # noqa: F401
+    import jaldpi.federation.models  # noqa: F401
     import jaldpi.people.models  # noqa: F401
     import jaldpi.resources.models  # noqa: F401
     import jaldpi.service_delivery.models  # noqa: F401
+    import jaldpi.standard.models  # noqa: F401
     import jaldpi.telemetry.models  # noqa: F401
     import jaldpi.water_quality.models  # noqa: F401
+    import jaldpi.webhooks.models  # noqa: F401

@@ -7,7 +7,7 @@ import pytest
 from jaldpi.registries import build_catalogue
 
 REGISTRY_NAMES = ["admin_units", "entities", "natural_resources", "households", "schemes", "components",
-                  "sampling_points", "samples", "supply_records"]
+                  "sampling_points", "samples", "supply_records", "codelist_entries"]
 
 
 def _check_schema_structure(schema: dict, path: str = "#") -> None:

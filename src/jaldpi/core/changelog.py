@@ -43,6 +43,10 @@ class ChangeRecord(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON: the hashed content
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Federation: a change received from the node that owns the record (None: written on this node). Part of the
+    # hashed payload when set.
+    origin_node: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ChangeLogHead(Base):
@@ -65,6 +69,8 @@ class PendingChange:
     lgd_path: str
     data: dict[str, Any] | None
     changes: dict[str, Any] | None
+    # set for a replica of another node's change: {"node", "seq", "event_time", "hash"} as received
+    origin: dict[str, Any] | None = None
 
 
 def _json_default(value: Any) -> Any:
@@ -87,12 +93,15 @@ def record(session: Session, change: PendingChange) -> None:
 
 
 def payload_of(change: PendingChange) -> str:
-    return canonical_json({
+    body = {
         "record_type": change.record_type, "record_id": change.record_id, "operation": change.operation,
         "version": change.version, "actor": change.actor, "source_system": change.source_system,
         "occurred_at": change.occurred_at, "lgd_path": change.lgd_path, "data": change.data,
         "changes": change.changes,
-    })
+    }
+    if change.origin is not None:  # only replicas carry it, so hashes of local changes are as before
+        body["origin"] = change.origin
+    return canonical_json(body)
 
 
 def chain_hash(prev_hash: str, payload: str) -> str:
@@ -120,6 +129,8 @@ def seal(session: Session) -> int:
             "version": change.version, "actor": change.actor, "source_system": change.source_system,
             "occurred_at": change.occurred_at, "lgd_path": change.lgd_path, "payload": payload,
             "prev_hash": prev, "hash": digest,
+            "origin_node": change.origin["node"] if change.origin else None,
+            "origin_seq": change.origin.get("seq") if change.origin else None,
         })
         prev = digest
     bulk_insert(session, ChangeRecord.__table__, rows)
@@ -166,6 +177,9 @@ def verify(session: Session, *, batch: int = 20_000, max_problems: int = 50) -> 
             for field in _COLUMN_FIELDS:
                 if body.get(field) != getattr(row, field):
                     problems.append(f"seq {row.seq}: column {field} differs from the hashed payload")
+            origin = body.get("origin") or {}
+            if origin.get("node") != row.origin_node or origin.get("seq") != row.origin_seq:
+                problems.append(f"seq {row.seq}: origin columns differ from the hashed payload")
             if str(body.get("record_id")) != str(row.record_id):
                 problems.append(f"seq {row.seq}: column record_id differs from the hashed payload")
             if body.get("occurred_at") != _utc_text(row.occurred_at):

@@ -58,6 +58,7 @@ class ErrorCode:
     DUPLICATE_IN_PAYLOAD = "duplicate_in_payload"
     DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
     RULE = "rule_violation"
+    OWNED_ELSEWHERE = "owned_by_another_node"  # federation: another node is this record's source of truth
 
 
 @dataclass(frozen=True)
@@ -675,6 +676,10 @@ class Registry:
         def can_write(path: str) -> bool:
             return path.startswith(write_scope) if write_scope else False
 
+        # federation: a node changes only the records it owns (others are replicas); None when not federated
+        owned_elsewhere = (self.catalogue.write_guard(session, spec.name)
+                           if self.catalogue.write_guard is not None else None)
+
         # 2. match to stored records and choose the action per row
         existing = self._existing(session, items, principal, results)
         ext_of_existing = self._external_ids(session, [r["id"] for r in existing.values()]) if existing else {}
@@ -801,6 +806,10 @@ class Registry:
                 if not can_write(old["lgd_path"]):
                     res.fail(ErrorCode.OUT_OF_JURISDICTION, "record lies outside your jurisdiction", "lgd_path")
                     continue
+                problem = owned_elsewhere(old["lgd_path"], old) if owned_elsewhere else None
+                if problem:
+                    res.fail(ErrorCode.OWNED_ELSEWHERE, problem, "lgd_path")
+                    continue
                 deletes.append(old)
                 res.action, res.id, res.code = "deleted", old["id"], old["code"]
                 continue
@@ -834,6 +843,11 @@ class Registry:
                 res.fail(ErrorCode.OUT_OF_JURISDICTION,
                          f"{spec.title} at {path} lies outside your jurisdiction for writing", "lgd_path")
                 continue
+            if owned_elsewhere is not None:
+                problem = owned_elsewhere(path, data) or (owned_elsewhere(old["lgd_path"], old) if old else None)
+                if problem:
+                    res.fail(ErrorCode.OWNED_ELSEWHERE, problem, "lgd_path")
+                    continue
             ext_in = {str(k): str(v) for k, v in (getattr(model, "external_ids", None) or {}).items()
                       if v not in (None, "")}
             private_in = {f: getattr(model, f, None) for f in private_fields if f in model.model_fields_set}
@@ -994,6 +1008,9 @@ class Registry:
             if ErrorCode.OUT_OF_JURISDICTION in codes:
                 from jaldpi.core.errors import OutOfJurisdiction
                 raise OutOfJurisdiction(message, details=details)
+            if ErrorCode.OWNED_ELSEWHERE in codes:
+                from jaldpi.core.errors import Forbidden
+                raise Forbidden(message, details=details, code=ErrorCode.OWNED_ELSEWHERE)
             raise ValidationFailed(message, details=details)
         session.flush()
         return self.get(session, principal, row.id, include_deleted=True)
@@ -1054,6 +1071,9 @@ class Catalogue:
         self.registries: dict[str, Registry] = {}
         self.path_codes = path_codes
         self.path_tables: list[Table] = []  # tables with an lgd_path column (registries, grants)
+        # set by a federated node: (session, record type) -> per-row check returning why this node may not change
+        # a record (another node owns it), or None when no row can be refused
+        self.write_guard: Callable[[Session, str], Callable[[str, dict[str, Any]], str | None] | None] | None = None
 
     def add(self, spec: RegistrySpec) -> Registry:
         registry = Registry(spec, self)
