@@ -103,6 +103,7 @@ def _register_domain_commands() -> None:
     app.add_typer(__import__("jaldpi.alerts.cli", fromlist=["app"]).app, name="alerts")
     app.add_typer(__import__("jaldpi.webhooks.cli", fromlist=["app"]).app, name="webhooks")
     app.add_typer(__import__("jaldpi.federation.cli", fromlist=["app"]).app, name="federation")
+    app.add_typer(__import__("jaldpi.conformance.cli", fromlist=["app"]).app, name="conformance")
     app.command()(demo)
 
 
