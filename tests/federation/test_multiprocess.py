@@ -20,7 +20,7 @@ STATES = (28, 29, 30)  # 28 and 29 run nodes; 30 has none, so the national node 
 VILLAGES = 3
 EXCHANGED_STATE_TABLES = ("households", "schemes", "entities")
 # small messages, so that the kill lands in the middle of a push; code lists reloaded on a miss every 2 s at most
-ENV = {"JALDPI_FEDERATION_BATCH_SIZE": "150", "JALDPI_CODELIST_RELOAD_SECONDS": "2"}
+ENV = {"JALDPI_FEDERATION_BATCH_SIZE": "100", "JALDPI_CODELIST_RELOAD_SECONDS": "2"}
 
 
 def units() -> list[dict]:
