@@ -104,6 +104,7 @@ def _register_domain_commands() -> None:
     app.add_typer(__import__("jaldpi.webhooks.cli", fromlist=["app"]).app, name="webhooks")
     app.add_typer(__import__("jaldpi.federation.cli", fromlist=["app"]).app, name="federation")
     app.add_typer(__import__("jaldpi.conformance.cli", fromlist=["app"]).app, name="conformance")
+    app.add_typer(__import__("jaldpi.opendata.cli", fromlist=["app"]).app, name="opendata")
     app.command()(demo)
 
 

@@ -167,6 +167,33 @@ class Settings(BaseSettings):
     webhook_lease_seconds: int = Field(120, ge=1, description="A dispatcher holds a subscription for this long "
                                        "(renewed after every event); another dispatcher takes over when it expires")
 
+    # Open data (docs/open_data.md)
+    opendata_dir: Path = Field(Path("./var/opendata"), description="Where open-data releases are built "
+                               "(releases/<id>/, LATEST)")
+    opendata_min_cell: int = Field(10, ge=2, description="Disclosure threshold: a published count of households "
+                                   "from 1 to this minus one is suppressed (with complementary suppression)")
+    opendata_dp_enabled: bool = Field(True, description="Build the differentially private cross-tabulation "
+                                      "household_connections_dp")
+    opendata_dp_epsilon: float = Field(1.0, gt=0, le=10, description="Privacy-loss budget (epsilon) of the whole "
+                                       "differentially private release; privacy unit: one household")
+    opendata_dp_seed: int | None = Field(None, description="Seed of the DP noise: tests only (a seeded release is "
+                                         "NOT private); refused when JALDPI_ENV=production")
+    opendata_cache_seconds: int = Field(300, ge=0, description="Cache-Control max-age of open-data responses "
+                                        "(seconds)")
+    opendata_licence: str = Field("GODL-India", description="Licence of the open datasets (Government Open Data "
+                                  "License - India)")
+    opendata_keep_releases: int = Field(5, ge=1, description="Complete releases kept on disk (the oldest are "
+                                        "removed after a build)")
+    opendata_wq_financial_years: int = Field(3, ge=1, le=20, description="water_quality_tests: financial years "
+                                             "published (the current one and the ones before it)")
+    opendata_service_months: int = Field(3, ge=1, le=60, description="service_levels: calendar months published "
+                                         "(the current one and the ones before it). Each month costs about 8 s "
+                                         "of build time per 45,000 villages (bench/README.md): 3 keeps a state of "
+                                         "1 crore households under a minute; raise it for longer history")
+    opendata_publisher: str = Field("Jal Jeevan Mission, Department of Drinking Water and Sanitation",
+                                    description="Publisher named in the open-data catalogue (DCAT dct:publisher, "
+                                    "CKAN organization, author and maintainer)")
+
     @field_validator("wq_pre_monsoon_months")
     @classmethod
     def _contiguous_months(cls, months: list[int]) -> list[int]:
