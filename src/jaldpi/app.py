@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(__import__("jaldpi.federation.router", fromlist=["router"]).router)  # federation
     app.include_router(__import__("jaldpi.core.feed_api", fromlist=["feed_router"]).feed_router())  # change feed
     app.include_router(__import__("jaldpi.webhooks.router", fromlist=["router"]).router)  # webhooks
+    app.include_router(__import__("jaldpi.opendata.router", fromlist=["router"]).router)  # open data API, no login
+    app.include_router(__import__("jaldpi.web.router", fromlist=["router"]).router)  # Citizen Corner pages
+    app.include_router(__import__("jaldpi.web.officials", fromlist=["router"]).router)  # officials' dashboards
 
     def parse_bulk(request: Request, raw: bytes, registry) -> list[dict]:
         return parse_body(request.headers.get("content-type", ""), raw, registry.spec.schema)
@@ -125,7 +128,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return HTMLResponse(f"""<!doctype html><html lang="en"><meta charset="utf-8">
 <title>jaldpi node</title><body style="font-family:sans-serif;max-width:40em;margin:2em auto">
 <h1>jaldpi {__version__}</h1><p>Node <b>{settings.node_id}</b> of the Jal Jeevan Mission DPI.</p>
-<ul><li><a href="/docs">Interactive API docs</a> (sign in with Authorize)</li>
+<ul><li><a href="/citizen/">Citizen Corner</a>: your village's taps, water quality and supply (English / हिन्दी)</li>
+<li><a href="/docs">Interactive API docs</a> (sign in with Authorize)</li>
 <li><a href="/standard/v1/">Data standard v1</a>: schemas and code lists</li>
 <li><a href="/api/v1/admin_units?level=state&limit=50">States</a> (public LGD directory)</li>
 <li><a href="/health">Health</a></li></ul></body></html>""")
