@@ -20,19 +20,24 @@ def run(args: list[str], cwd: Path, db: Path) -> subprocess.CompletedProcess:
 
 def test_demo_no_serve_on_fresh_sqlite(tmp_path):
     db = tmp_path / "demo.db"
-    first = run(["demo", "--no-serve"], tmp_path, db)
+    # the README's command with fewer telemetry days than its default of 30 (the same code, a shorter test)
+    first = run(["demo", "--no-serve", "--telemetry-days", "3"], tmp_path, db)
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     for expected in ("http://127.0.0.1:8000/docs", "/standard/v1/", "/api/v1/admin_units/LGD-V9000000",
-                     "demo-district_official", "partner_system", "grant_type=password", "sandbox"):
+                     "demo-district_official", "partner_system", "grant_type=password", "sandbox",
+                     "http://127.0.0.1:8000/citizen/village/9000000", "/citizen/data/", "open data release",
+                     "tap_coverage"):
         assert expected in out, expected
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         households = conn.execute(text("SELECT count(*) FROM households")).scalar_one()
         accounts = conn.execute(text("SELECT count(*) FROM accounts")).scalar_one()
+        supply = conn.execute(text("SELECT count(*) FROM supply_records")).scalar_one()
     engine.dispose()
-    assert households > 1000 and accounts == 10
-    second = run(["demo", "--no-serve"], tmp_path, db)  # starts fast: the sandbox is already there
+    assert households > 1000 and accounts == 10 and supply > 0
+    assert (tmp_path / "var" / "opendata" / "LATEST").is_file()  # the open-data release the Citizen Corner reads
+    second = run(["demo", "--no-serve", "--telemetry-days", "0"], tmp_path, db)  # fast: the sandbox is there
     assert second.returncode == 0, second.stdout + second.stderr
     assert "already present" in second.stdout and "exists" in second.stdout
 

@@ -194,8 +194,9 @@ def demo(
     state_code: int = typer.Option(36, help="LGD state code"),
     lgd_dir: Path = typer.Option(None, help="official LGD CSV directory (default: ../shared/data/lgd or the seed)"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="start the API server at the end"),
-    telemetry_days: int = typer.Option(0, min=0, max=366, help="also generate this many days of sandbox telemetry "
-                                       "(`jaldpi sandbox telemetry`); 0: none"),
+    telemetry_days: int = typer.Option(30, min=0, max=366, help="days of sandbox telemetry and the daily supply "
+                                       "records derived from it (`jaldpi sandbox telemetry`), so that villages show "
+                                       "their last 30 days of service; 0: none (faster)"),
 ) -> None:
     """Set up a sandbox node and serve it: migrate, load LGD, generate synthetic data, create demo accounts."""
     started = time.perf_counter()
@@ -208,6 +209,11 @@ def demo(
         _telemetry(db, catalogue, seed=seed, days=telemetry_days, interval_minutes=15, schemes=None)
     accounts = _ensure_accounts(settings, db, state_code, result.sample)
     _print_accounts(accounts)
+    from jaldpi.opendata.build import build_release  # open data: aggregated, small cells suppressed
+
+    release = build_release(db, settings)
+    console.print(f"open data release {release.id}: " + ", ".join(
+        f"{name} {entry['rows']:,} rows" for name, entry in release.manifest["datasets"].items()), highlight=False)
 
     base = f"http://{host}:{port}"
     village = result.sample.get("village")
@@ -215,6 +221,10 @@ def demo(
 [bold green]Ready[/] in {time.perf_counter() - started:.1f} s. [yellow]Synthetic data and public demo passwords: \
 a sandbox, not for real data.[/]
 
+  Citizen Corner (English / हिन्दी):   {base}/citizen/
+  a sandbox village's water:           {base}/citizen/village/{village}
+  open datasets (CSV, Parquet, ...):   {base}/citizen/data/
+  officials' dashboard (sign in):      {base}/officials/
   API docs (sign in with Authorize):  {base}/docs
   data standard (schemas, code lists): {base}/standard/v1/
   a sandbox village (public):          {base}/api/v1/admin_units/LGD-V{village}
