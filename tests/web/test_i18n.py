@@ -58,3 +58,13 @@ def test_language_of_a_request_and_the_switch_link():
     assert language_of(_request("lang=en", cookie="hi")) == "en"
     assert language_of(_request("lang=fr", cookie="xx")) == "en"  # unknown values are ignored
     assert switch_url(_request("q=alpha&lang=en&page=2"), "hi") == "/citizen/villages?q=alpha&page=2&lang=hi"
+
+
+def test_hindi_pages_show_local_names_only_in_devanagari():
+    from jaldpi.web.i18n import Translator
+
+    hindi = Translator("hi")
+    assert hindi.unit_name("Alpha One", "अल्फा एक") == "अल्फा एक"
+    assert hindi.unit_name("Kerameri", "కెరమెరి") == "Kerameri"  # Telugu: the English name on a Hindi page
+    assert hindi.unit_name("Kerameri", None) == "Kerameri"
+    assert Translator("en").unit_name("Alpha One", "अल्फा एक") == "Alpha One"

@@ -103,10 +103,19 @@ class Translator:
         return f"{value.day} {_MONTHS[self.language][value.month - 1]} {value.year}"
 
     def unit_name(self, name: str | None, name_local: str | None) -> str:
-        """The name to show for an LGD unit: its local-language name in Hindi when it has one, else its name."""
-        if self.language == "hi" and name_local:
+        """The name to show for an LGD unit: in Hindi its local-language name when that is written in Devanagari,
+        else its (English) name. LGD's ``name_local`` is in the state's language: Telugu in Telangana, Tamil in
+        Tamil Nadu; a Hindi page shows those states' units under their English names, not in a script the reader
+        (and often the phone's fonts) may not have."""
+        if self.language == "hi" and name_local and _is_devanagari(name_local):
             return name_local
         return name or ""
+
+
+def _is_devanagari(text: str) -> bool:
+    """Most letters of ``text`` are Devanagari (U+0900-U+097F)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum("\u0900" <= c <= "\u097f" for c in letters) * 2 > len(letters)
 
 
 def switch_url(request: Request, language: str) -> str:
