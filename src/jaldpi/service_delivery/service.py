@@ -349,3 +349,13 @@ def _finish(counts: dict[str, Any]) -> dict[str, Any]:
     n = counts["villages"]
     counts["functional_pct"] = round(100 * counts["functional"] / n, 2) if n else None
     return counts
+
+
+# Set-based building blocks for read models outside this module that judge a window other than a calendar month
+# (the Citizen Corner's and the officials' last 30 days): the same queries and rules as the monthly verdicts, so the
+# figures agree. Public names; the underscored ones stay for this module's own use.
+villages_in_scope = _villages  # (session, scope) -> {village id: {code, name, lgd_path, ...}}
+served_villages = _served  # (session, scope) -> lgd paths of villages served by a commissioned scheme
+population_by_village = _population  # (session, scope) -> {village id: persons}
+day_aggregates = _day_aggregates  # (session, scope, first, last, rules[, village_id]) -> per village and day
+quality_status_by_path = _quality_status  # (session, scope, last, rules) -> {village path: potability facts}

@@ -164,10 +164,10 @@ def service_level(session: Session, village: Unit, settings: Any, today: dt.date
     first = today - dt.timedelta(days=SERVICE_WINDOW_DAYS - 1)
     rules = service_delivery.Rules.from_settings(settings)
     scope = [village.lgd_path]
-    population = service_delivery._population(session, scope).get(village.id, 0)
-    wq = service_delivery._quality_status(session, scope, today, rules).get(village.lgd_path, {})
+    population = service_delivery.population_by_village(session, scope).get(village.id, 0)
+    wq = service_delivery.quality_status_by_path(session, scope, today, rules).get(village.lgd_path, {})
     aggregates = {row.supply_date: row for row in
-                  service_delivery._day_aggregates(session, scope, first, today, rules, village.id)}
+                  service_delivery.day_aggregates(session, scope, first, today, rules, village.id)}
     days = []
     for i in range(SERVICE_WINDOW_DAYS):
         day = first + dt.timedelta(days=i)

@@ -250,14 +250,14 @@ def functionality_panel(session: Session, principal: Principal, within: str | No
     first = as_of - dt.timedelta(days=FUNCTIONALITY_WINDOW_DAYS - 1)
     days = [first + dt.timedelta(days=i) for i in range(FUNCTIONALITY_WINDOW_DAYS)]
     # The service's set-based building blocks: one GROUP BY (village, day) query for the window.
-    villages = service_levels._villages(session, scope)
+    villages = service_levels.villages_in_scope(session, scope)
     per_village: dict[uuid.UUID, dict[dt.date, Any]] = defaultdict(dict)
-    for row in service_levels._day_aggregates(session, scope, first, as_of, rules):
+    for row in service_levels.day_aggregates(session, scope, first, as_of, rules):
         per_village[row.village_id][row.supply_date] = row
-    served = service_levels._served(session, scope)
+    served = service_levels.served_villages(session, scope)
     counted = [vid for vid in villages if str(vid) in served or vid in per_village]
-    population = service_levels._population(session, scope)
-    quality = service_levels._quality_status(session, scope, as_of, rules)
+    population = service_levels.population_by_village(session, scope)
+    quality = service_levels.quality_status_by_path(session, scope, as_of, rules)
     failing = {"quantity": 0, "regularity": 0, "quality": 0, "no_records": 0}
     functional = 0
     lpcd_total, lpcd_days = 0.0, 0
