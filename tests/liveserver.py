@@ -7,7 +7,6 @@ The app is served exactly as in production (uvicorn, real sockets), not through 
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,11 +14,7 @@ from collections.abc import Iterator
 import httpx
 import uvicorn
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from jaldpi.federation.localnet import free_port
 
 
 @contextlib.contextmanager

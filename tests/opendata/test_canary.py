@@ -8,6 +8,7 @@ import logging
 
 from jaldpi.core.registry import Strategy
 from jaldpi.opendata.build import build_release
+from jaldpi.people.schemas import _verhoeff_ok
 from jaldpi.sandbox.generate import Scale, generate
 from jaldpi.sandbox.lgd import SEED_DIR
 from jaldpi.service_delivery.service import Rules, functionality
@@ -18,18 +19,8 @@ TINY = Scale("tiny", "one", (2, 3), (1, 2), (4, 8))
 
 
 def _verhoeff_check_digit(number: str) -> str:
-    d = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-         [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-         [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-         [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
-    p = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-         [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-         [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]]
-    inv = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
-    c = 0
-    for i, ch in enumerate(reversed(number)):
-        c = d[c][p[(i + 1) % 8][int(ch)]]
-    return str(inv[c])
+    """The digit that makes ``number`` + digit pass the Aadhaar Verhoeff check the schema applies."""
+    return next(d for d in "0123456789" if _verhoeff_ok(number + d))
 
 
 AADHAAR = "73921846502" + _verhoeff_check_digit("73921846502")

@@ -19,8 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jaldpi.core.errors import ValidationFailed
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def b64url(raw: bytes) -> str:
+    """Unpadded base64url (RFC 7515 section 2), as JOSE writes keys and signatures."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass
@@ -36,7 +41,7 @@ class SigningKey:
             if not isinstance(private, Ed25519PrivateKey):
                 raise ValueError("JALDPI_SIGNING_KEY must be an Ed25519 private key")
         elif signing_key:
-            seed = base64.urlsafe_b64decode(signing_key + "=" * (-len(signing_key) % 4))
+            seed = b64url_decode(signing_key)
             if len(seed) != 32:
                 raise ValueError("JALDPI_SIGNING_KEY must be a PEM key or 32 bytes base64url")
             private = Ed25519PrivateKey.from_private_bytes(seed)
@@ -48,7 +53,7 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, str]:
         raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), "kid": self.kid, "use": "sig", "alg": "EdDSA"}
+        return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": self.kid, "use": "sig", "alg": "EdDSA"}
 
     def sign(self, claims: dict[str, Any], *, issuer: str, document_type: str) -> str:
         body = {"iss": issuer, "iat": int(dt.datetime.now(dt.UTC).timestamp()), "typ": document_type, **claims}
@@ -84,7 +89,7 @@ def verify(token: str, key_set: dict[str, Any]) -> Verified:
         return Verified(False, kid, None, f"key {kid!r} is not an Ed25519 key")
     try:
         public = Ed25519PublicKey.from_public_bytes(
-            base64.urlsafe_b64decode(match["x"] + "=" * (-len(match["x"]) % 4)))
+            b64url_decode(match["x"]))
     except (KeyError, TypeError, ValueError) as exc:
         return Verified(False, kid, None, f"key {kid!r} in the key set is malformed: {exc}")
     try:

@@ -12,7 +12,6 @@ Three kinds, told apart by ``typ``:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import uuid
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jaldpi.core.errors import JaldpiError, Unauthenticated, ValidationFailed
-from jaldpi.core.signing import SigningKey
+from jaldpi.core.signing import SigningKey, b64url, b64url_decode
 from jaldpi.federation.models import FederationPeer
 
 CHANGES = "jaldpi.federation.changes"
@@ -42,14 +41,6 @@ class FederationRefused(JaldpiError):
     code = "federation_refused"
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(key: SigningKey, issuer: str, audience: str, kind: str, claims: dict[str, Any],
          *, lifetime_seconds: int | None = None) -> str:
     """A compact JWS (RFC 7515, EdDSA/Ed25519 per RFC 8037) over the claims, serialised with orjson.
@@ -62,10 +53,10 @@ def sign(key: SigningKey, issuer: str, audience: str, kind: str, claims: dict[st
     body = {"iss": issuer, "aud": audience, "iat": now, "typ": kind, "jti": str(uuid.uuid4()), **claims}
     if lifetime_seconds:
         body["exp"] = now + lifetime_seconds
-    header = _b64url(orjson.dumps({"alg": "EdDSA", "kid": key.kid, "typ": "JWT"}))
-    payload = _b64url(orjson.dumps(body))
+    header = b64url(orjson.dumps({"alg": "EdDSA", "kid": key.kid, "typ": "JWT"}))
+    payload = b64url(orjson.dumps(body))
     signing_input = f"{header}.{payload}".encode("ascii")
-    return f"{header}.{payload}.{_b64url(key.private.sign(signing_input))}"
+    return f"{header}.{payload}.{b64url(key.private.sign(signing_input))}"
 
 
 @dataclass
@@ -81,9 +72,9 @@ def _parse(token: str) -> _Parsed:
     if len(parts) != 3:
         raise ValidationFailed("not a compact JWS (three dot-separated parts)", code="malformed_message")
     try:
-        header = orjson.loads(_unb64url(parts[0]))
-        claims = orjson.loads(_unb64url(parts[1]))
-        signature = _unb64url(parts[2])
+        header = orjson.loads(b64url_decode(parts[0]))
+        claims = orjson.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
     except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise ValidationFailed(f"not a compact JWS: {exc}", code="malformed_message") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -101,7 +92,7 @@ def _check_signature(parsed: _Parsed, jwks: dict[str, Any], issuer: str) -> str 
         return f"no key {kid!r} registered for node '{issuer}'"
     for jwk in keys:
         try:
-            public = Ed25519PublicKey.from_public_bytes(_unb64url(str(jwk.get("x", ""))))
+            public = Ed25519PublicKey.from_public_bytes(b64url_decode(str(jwk.get("x", ""))))
             public.verify(parsed.signature, parsed.signing_input)
             return None
         except (InvalidSignature, ValueError, binascii.Error):

@@ -237,12 +237,7 @@ class Federation:
     def push(self, peer_id: str | None = None, *, max_messages: int | None = None,
              client: httpx.Client | None = None) -> RoundReport:
         """Send this node's changes to a peer until caught up (or ``max_messages``). Resumable at any point."""
-        self._require_federated()
-        with self.db.unit_of_work(write=False) as session:
-            peer = self._peer(session, peer_id)
-            peer_id, peer_role, peer_prefix, base_url = peer.node_id, peer.role, peer.jurisdiction, peer.base_url
-        if not base_url:
-            raise SyncError(f"peer '{peer_id}' has no base URL to push to")
+        peer_id, peer_role, peer_prefix, base_url = self._target(peer_id, "push to")
         report = RoundReport(peer_id, PUSH)
         own = client or httpx.Client(timeout=self.settings.federation_timeout_seconds)
         try:
@@ -295,6 +290,27 @@ class Federation:
                 own.close()
         return report
 
+    def _target(self, peer_id: str | None, verb: str) -> tuple[str, str, str, str]:
+        """(node id, role, jurisdiction, base URL) of the peer a push or pull talks to."""
+        self._require_federated()
+        with self.db.unit_of_work(write=False) as session:
+            peer = self._peer(session, peer_id)
+            target = (peer.node_id, peer.role, peer.jurisdiction, peer.base_url)
+        if not target[3]:
+            raise SyncError(f"peer '{target[0]}' has no base URL to {verb}")
+        return target
+
+    @staticmethod
+    def _keep_refusals(session: Session, peer_id: str, results: list[dict[str, Any]]) -> None:
+        """Changes a peer refused or reported in conflict (or that we refused from it), kept for the operators."""
+        for r in results:
+            if r.get("status") not in (inbound.REFUSED, inbound.CONFLICT):
+                continue
+            session.add(FederationRefusal(
+                peer_id=peer_id, seq=int(r["seq"]) if isinstance(r.get("seq"), int) else 0,
+                record_type=str(r["record_type"]), record_id=uuid.UUID(str(r["record_id"])),
+                version=int(r["version"] or 0), status=r["status"], reason=str(r.get("reason")), at=utcnow()))
+
     def _cursor_position(self, session: Session, peer_id: str, direction: str) -> int:
         cursor = session.get(FederationCursor, (peer_id, direction))
         return cursor.position if cursor is not None else 0
@@ -311,10 +327,7 @@ class Federation:
             cursor.last_success_at = utcnow()
             cursor.last_error = None
             cursor.changes_total = (cursor.changes_total or 0) + applied
-            for r in problems:
-                session.add(FederationRefusal(peer_id=peer_id, seq=int(r["seq"]), record_type=str(r["record_type"]),
-                                              record_id=uuid.UUID(str(r["record_id"])), version=int(r["version"]),
-                                              status=r["status"], reason=str(r.get("reason")), at=utcnow()))
+            self._keep_refusals(session, peer_id, problems)
 
     def _post(self, client: httpx.Client, base_url: str, token: str, peer_id: str) -> dict[str, Any]:
         response = client.post(base_url.rstrip("/") + "/federation/v1/inbox", content=token,
@@ -331,12 +344,7 @@ class Federation:
     def pull(self, peer_id: str | None = None, *, max_messages: int | None = None,
              client: httpx.Client | None = None) -> RoundReport:
         """Fetch and apply what a peer owns and this node should hold (national directories, code lists)."""
-        self._require_federated()
-        with self.db.unit_of_work(write=False) as session:
-            peer = self._peer(session, peer_id)
-            peer_id, base_url = peer.node_id, peer.base_url
-        if not base_url:
-            raise SyncError(f"peer '{peer_id}' has no base URL to pull from")
+        peer_id, _role, _prefix, base_url = self._target(peer_id, "pull from")
         report = RoundReport(peer_id, PULL)
         own = client or httpx.Client(timeout=self.settings.federation_timeout_seconds)
         try:
@@ -374,13 +382,7 @@ class Federation:
                     cursor.last_success_at = utcnow()
                     cursor.last_error = None
                     cursor.changes_total = (cursor.changes_total or 0) + result.counts().get(inbound.APPLIED, 0)
-                    for r in result.results:
-                        if r["status"] in (inbound.REFUSED, inbound.CONFLICT):
-                            session.add(FederationRefusal(
-                                peer_id=peer_id, seq=int(r["seq"]) if isinstance(r["seq"], int) else 0,
-                                record_type=str(r["record_type"]), record_id=uuid.UUID(str(r["record_id"])),
-                                version=int(r["version"] or 0), status=r["status"], reason=str(r.get("reason")),
-                                at=utcnow()))
+                    self._keep_refusals(session, peer_id, result.results)
                     applied_types = result.applied_types
                 self._after_apply(applied_types)
                 report.messages += 1
