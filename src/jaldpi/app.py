@@ -86,6 +86,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(__import__("jaldpi.federation.router", fromlist=["router"]).router)  # federation
     app.include_router(__import__("jaldpi.core.feed_api", fromlist=["feed_router"]).feed_router())  # change feed
     app.include_router(__import__("jaldpi.webhooks.router", fromlist=["router"]).router)  # webhooks
+    from jaldpi.registries import OPERATIONS_DOMAINS  # issue 7: progress, grievances, upkeep, finances, HGJ, ...
+
+    for name in OPERATIONS_DOMAINS:  # before the registries' generic routes, like water quality
+        app.include_router(__import__(f"jaldpi.{name}.router", fromlist=["router"]).router)
     app.include_router(__import__("jaldpi.opendata.router", fromlist=["router"]).router)  # open data API, no login
     app.include_router(__import__("jaldpi.web.router", fromlist=["router"]).router)  # Citizen Corner pages
     app.include_router(__import__("jaldpi.web.officials", fromlist=["router"]).router)  # officials' dashboards

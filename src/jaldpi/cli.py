@@ -105,6 +105,10 @@ def _register_domain_commands() -> None:
     app.add_typer(__import__("jaldpi.federation.cli", fromlist=["app"]).app, name="federation")
     app.add_typer(__import__("jaldpi.conformance.cli", fromlist=["app"]).app, name="conformance")
     app.add_typer(__import__("jaldpi.opendata.cli", fromlist=["app"]).app, name="opendata")
+    for package, command in (("documents", "documents"), ("notifications", "notifications"),
+                             ("progress", "progress"), ("grievances", "grievances"), ("upkeep", "upkeep"),
+                             ("finances", "finances"), ("certification", "hgj")):
+        app.add_typer(__import__(f"jaldpi.{package}.cli", fromlist=["app"]).app, name=command)
     app.command()(demo)
 
 

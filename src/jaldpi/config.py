@@ -194,6 +194,27 @@ class Settings(BaseSettings):
                                     description="Publisher named in the open-data catalogue (DCAT dct:publisher, "
                                     "CKAN organization, author and maintainer)")
 
+    # Documents (docs/documents.md)
+    # -- end documents settings --
+
+    # Notifications (docs/notifications.md)
+    # -- end notifications settings --
+
+    # Scheme progress (docs/progress.md)
+    # -- end progress settings --
+
+    # Grievances (docs/grievances.md)
+    # -- end grievances settings --
+
+    # Asset upkeep (docs/upkeep.md)
+    # -- end upkeep settings --
+
+    # Committee finances (docs/finances.md)
+    # -- end finances settings --
+
+    # Har Ghar Jal certification (docs/certification.md)
+    # -- end certification settings --
+
     @field_validator("wq_pre_monsoon_months")
     @classmethod
     def _contiguous_months(cls, months: list[int]) -> list[int]:

@@ -11,6 +11,16 @@ from jaldpi.people import registry as people
 from jaldpi.people.personal_data import HouseholdPersonalStore
 from jaldpi.resources import registry as resources
 
+# The operations domains (issue 7), in the order their registries, workflows, routes and commands are added: upkeep
+# before grievances (a grievance hooks the breakdown-ticket workflow), documents first (others reference them).
+OPERATIONS_DOMAINS = ("documents", "notifications", "progress", "upkeep", "grievances", "finances", "certification")
+
+
+def _domain(name: str, module: str):
+    import importlib
+
+    return importlib.import_module(f"jaldpi.{name}.{module}")
+
 
 def build_catalogue(settings, workflows=None) -> Catalogue:
     from jaldpi.accounts.models import AccountGrant
@@ -35,6 +45,9 @@ def build_catalogue(settings, workflows=None) -> Catalogue:
         tuple(settings.wq_pre_monsoon_months),
         on_written=lambda session, principal, rows: after_samples_written(engine, session, principal, rows)))
     catalogue.add(service_delivery.spec())
+    for name in OPERATIONS_DOMAINS:
+        for spec in _domain(name, "registry").specs(settings, engine):
+            catalogue.add(spec)
     catalogue.add(standard.spec(catalogue))  # national code-list extensions (rules read the other registries)
     catalogue.path_tables.append(AccountGrant.__table__)  # grants move with a re-parented unit too
     if settings.federation_role != "standalone":  # a federated node changes only the records it owns
@@ -71,6 +84,8 @@ def build_workflows():
     from jaldpi.water_quality import workflows as water_quality_workflows
 
     water_quality_workflows.register(engine)
+    for name in OPERATIONS_DOMAINS:
+        _domain(name, "workflows").register(engine)
     return engine
 
 
@@ -93,3 +108,6 @@ def all_models() -> None:
     import jaldpi.telemetry.models  # noqa: F401
     import jaldpi.water_quality.models  # noqa: F401
     import jaldpi.webhooks.models  # noqa: F401
+
+    for name in OPERATIONS_DOMAINS:
+        _domain(name, "models")

@@ -1,0 +1,3 @@
+"""Tables of the certification domain."""
+
+from __future__ import annotations

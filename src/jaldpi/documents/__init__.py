@@ -1,0 +1,1 @@
+"""Documents: content-hashed files (photos, videos, resolutions, certificates, receipts) with their metadata as a registry."""

@@ -1,0 +1,3 @@
+"""Tables of the documents domain."""
+
+from __future__ import annotations

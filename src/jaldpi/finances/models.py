@@ -1,0 +1,3 @@
+"""Tables of the finances domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the grievances domain."""
+
+from __future__ import annotations

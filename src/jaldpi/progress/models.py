@@ -1,0 +1,3 @@
+"""Tables of the progress domain."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Asset upkeep: preventive maintenance schedules, breakdown tickets, repairs, condition, downtime and mean time to repair."""

@@ -1,0 +1,3 @@
+"""Tables of the upkeep domain."""
+
+from __future__ import annotations
