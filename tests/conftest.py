@@ -10,6 +10,8 @@ Between tests every table is emptied, so each test starts from a migrated, empty
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,11 @@ all_models()
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PG_URL = os.environ.get("JALDPI_TEST_POSTGRES_URL")
+# The file channel of notifications writes here (one directory per test process, emptied between tests), never in
+# the checkout's ./var.
+NOTIFICATIONS_DIR = Path(tempfile.gettempdir()) / f"jaldpi-test-notifications-{os.getpid()}"
+# Document blobs likewise (content-addressed, so sharing them between tests is harmless).
+DOCUMENTS_DIR = Path(tempfile.gettempdir()) / f"jaldpi-test-documents-{os.getpid()}"
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -82,12 +89,14 @@ def database(migrated_database: Database) -> Iterator[Database]:
     from jaldpi.standard.codelists import reset_overlay
 
     reset_overlay()
+    shutil.rmtree(NOTIFICATIONS_DIR, ignore_errors=True)  # messages sent by the previous test
     yield migrated_database
 
 
 def test_settings(database: Database, **overrides) -> Settings:
     values = dict(env="test", database_url=database.url, node_id="test-node", password_hash_time_cost=1,
-                  password_hash_memory_kib=1024, rate_limit_per_minute=0, anonymous_rate_limit_per_minute=0)
+                  password_hash_memory_kib=1024, rate_limit_per_minute=0, anonymous_rate_limit_per_minute=0,
+                  notifications_dir=NOTIFICATIONS_DIR, documents_dir=DOCUMENTS_DIR)
     return Settings(**(values | overrides))
 
 

@@ -4,6 +4,9 @@ officials' page, no open-data API answer and no log line.
 
 It walks everything a citizen, a researcher or an official can reach: every Citizen Corner page (both languages),
 every open-data route and download in every format, the officials' dashboard, with logging captured at DEBUG.
+A complaint is filed through the Citizen Corner's form with a planted name and phone, and another through the SMS
+gateway webhook from a planted number: the crawl also reads their tracking pages, the public grievance API and the
+Open311 answers, and a release built after them.
 Personal data must stay where it belongs (the encrypted store, read only by roles with pii:read through the
 registry API), which the last assertion checks so that the test cannot pass by planting nothing.
 """
@@ -29,7 +32,10 @@ TINY = Scale("tiny", "one", (2, 3), (1, 2), (4, 8))
 NAME, PHONE, RATION = "Vexmorila Canarytha", "9801236547", "RC-CANARY-90210"
 AADHAAR = "499118665246"  # passes the Verhoeff check (a valid-looking identity number)
 MEMBER, COLLECTOR, OFFICIAL = "Quorindel Canaryson", "collector.canary.77", "Canaryvati Official"
-NEEDLES = (NAME, "Vexmorila", PHONE, RATION, AADHAAR, MEMBER, COLLECTOR, OFFICIAL, "Canaryvati")
+COMPLAINANT, SMS_PHONE = "Trelquinda Canarywal", "9701236548"
+NEEDLES = (NAME, "Vexmorila", PHONE, RATION, AADHAAR, MEMBER, COLLECTOR, OFFICIAL, "Canaryvati", COMPLAINANT,
+           "Trelquinda", SMS_PHONE)
+GATEWAY_TOKEN = "canary-gateway-token"
 
 
 def plant(node) -> int:
@@ -64,12 +70,35 @@ def plant(node) -> int:
     return village
 
 
+def file_complaints(client: TestClient, village: int) -> list[str]:
+    """A complaint through the Citizen Corner's form (name and phone planted) and one by SMS (planted sender);
+    returns their references."""
+    form = client.get(f"/citizen/village/{village}/report")
+    csrf = unescape(re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1))
+    done = client.post(f"/citizen/village/{village}/report", data={
+        "csrf_token": csrf, "category": "no_water", "description": "No water in the lane since two days",
+        "phone": PHONE, "name": COMPLAINANT})
+    assert done.status_code == 201, done.text
+    references = [re.search(r'<b id="grievance-reference">([^<]+)</b>', done.text).group(1)]
+    sms = client.post("/sms/v1/inbound", headers={"X-Gateway-Token": GATEWAY_TOKEN},
+                      json={"from": "+91" + SMS_PHONE, "text": f"JAL {village} LEAK pipe broken near the well",
+                            "message_id": "canary-sms-1"})
+    assert sms.status_code == 200, sms.text
+    with client.app.state.node.db.unit_of_work(write=False) as session:
+        from jaldpi.grievances.models import Grievance
+
+        references += [code for (code,) in session.execute(select(Grievance.code).where(Grievance.channel == "sms"))]
+    assert len(references) == 2, references
+    return references
+
+
 def links(html: str) -> set[str]:
     return {unescape(h) for h in re.findall(r'href="(/[^"#]*)"', html)}
 
 
 def test_no_canary_in_any_dataset_download_page_or_log(database, tmp_path, caplog):
-    settings = test_settings(database, opendata_dir=tmp_path / "opendata", opendata_dp_seed=1)
+    settings = test_settings(database, opendata_dir=tmp_path / "opendata", opendata_dp_seed=1,
+                             sms_gateway_token=GATEWAY_TOKEN)
     app = create_app(settings, database)
     node = app.state.node
     generate(node.db, node.catalogue, seed=5, scale=TINY, lgd_dir=SEED_DIR)
@@ -84,11 +113,13 @@ def test_no_canary_in_any_dataset_download_page_or_log(database, tmp_path, caplo
         return response.content
 
     with caplog.at_level(logging.DEBUG):
+        references = file_complaints(client, village)
         release = build_release(node.db, settings)
         # Citizen Corner: crawl from the home page in both languages (every link on every page, within /citizen/)
         for lang in ("en", "hi"):
             queue = [f"/citizen/?lang={lang}", f"/citizen/village/{village}?lang={lang}",
-                     f"/citizen/villages?q={str(village)[:3]}&lang={lang}"]
+                     f"/citizen/villages?q={str(village)[:3]}&lang={lang}",
+                     *(f"/citizen/grievances/track?ref={ref}&lang={lang}" for ref in references)]
             done: set[str] = set()
             while queue:
                 path = queue.pop()
@@ -118,6 +149,11 @@ def test_no_canary_in_any_dataset_download_page_or_log(database, tmp_path, caplo
                 cursor = page.json().get("next_cursor")
                 if not cursor:
                     break
+        # the public grievance API and Open311 (anonymous)
+        for ref in references:
+            fetch(f"/api/v1/public/grievances/{ref}")
+            fetch(f"/open311/v2/requests/{ref}.json")
+        fetch("/open311/v2/requests.json")
         # the officials' dashboard, as an official of the whole state (sees real counts, never personal data)
         headers = login_as(client, node, "canary.reader", "state_official", "/")
         form = client.get("/officials/login").text
@@ -138,3 +174,10 @@ def test_no_canary_in_any_dataset_download_page_or_log(database, tmp_path, caplo
     people = client.get("/api/v1/households", params={"within": f"village:{village}", "limit": 50},
                         headers=headers)
     assert people.status_code == 200 and NAME in people.text
+    # ... and the complainants' name and phones are stored, encrypted, beside their grievances
+    from jaldpi.grievances.models import GrievanceContact
+
+    with node.db.unit_of_work(write=False) as session:
+        stored = [row.ciphertext for row in session.execute(select(GrievanceContact.ciphertext))]
+    assert len(stored) == 2 and all(stored)
+    assert not any(needle.encode() in blob for blob in stored for needle in (COMPLAINANT, PHONE, SMS_PHONE))

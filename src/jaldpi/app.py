@@ -71,7 +71,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.add_middleware(RateLimit, limiter=RateLimiter(settings.rate_limit_per_minute,
                                                       settings.anonymous_rate_limit_per_minute))
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    from jaldpi.documents.router import upload_body_limits  # document uploads: up to documents_max_bytes
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, path_limits=upload_body_limits(settings))
 
     app.include_router(accounts_router)
     app.include_router(standard_router)  # its lifespan loads the national code-list extensions at start-up

@@ -190,29 +190,221 @@ class Settings(BaseSettings):
                                          "(the current one and the ones before it). Each month costs about 8 s "
                                          "of build time per 45,000 villages (bench/README.md): 3 keeps a state of "
                                          "1 crore households under a minute; raise it for longer history")
+    opendata_grievance_months: int = Field(12, ge=1, le=60, description="grievances: calendar months of receipt "
+                                           "published (the current one and the ones before it): a year shows the "
+                                           "seasons (summer shortages, monsoon turbidity); one query per build")
     opendata_publisher: str = Field("Jal Jeevan Mission, Department of Drinking Water and Sanitation",
                                     description="Publisher named in the open-data catalogue (DCAT dct:publisher, "
                                     "CKAN organization, author and maintainer)")
 
     # Documents (docs/documents.md)
+    documents_backend: str = Field("disk", pattern="^(disk|s3)$", description="Where document bytes are kept: "
+                                   "disk (documents_dir) or an S3-compatible object store (documents_s3_*; needs "
+                                   "the optional extra jaldpi[s3])")
+    documents_dir: Path = Field(Path("./var/documents"), description="disk backend: root of the content-addressed "
+                                "store (files at ab/cd/<sha256>; temporary files in tmp/ on the same file system)")
+    documents_s3_endpoint_url: str | None = Field(None, description="s3 backend: endpoint URL of the S3-compatible "
+                                                  "service (MinIO, Ceph RGW, a cloud's S3); unset: AWS S3")
+    documents_s3_bucket: str | None = Field(None, description="s3 backend: bucket name (must exist)")
+    documents_s3_prefix: str = Field("documents/", description="s3 backend: key prefix before ab/cd/<sha256>")
+    documents_s3_region: str = Field("ap-south-1", description="s3 backend: region name (ap-south-1 = Mumbai)")
+    documents_s3_access_key_id: str | None = Field(None, description="s3 backend: access key id; unset: the "
+                                                   "standard AWS credential chain (environment, instance role)")
+    documents_s3_secret_access_key: str | None = Field(None, description="s3 backend: secret access key")
+    documents_max_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest document accepted (bytes; "
+                                     "default 200 MiB: a few minutes of Gram Sabha video from a phone). The upload "
+                                     "route's request-body limit is this plus documents_form_overhead_bytes")
+    documents_form_overhead_bytes: int = Field(1024 * 1024, ge=0, description="Allowance (bytes) for the multipart "
+                                               "boundaries and metadata fields of an upload, on top of "
+                                               "documents_max_bytes")
+    documents_media_types: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "photo": ["image/jpeg", "image/png", "image/webp", "image/heic"],
+            "video": ["video/mp4", "video/quicktime", "video/webm", "video/3gpp"],
+            "gram_sabha_resolution": ["application/pdf", "image/jpeg", "image/png"],
+            "completion_certificate": ["application/pdf", "image/jpeg", "image/png"],
+            "hgj_certificate": ["application/pdf", "image/jpeg", "image/png"],
+            "village_action_plan": ["application/pdf", "image/jpeg", "image/png",
+                                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
+            "receipt": ["application/pdf", "image/jpeg", "image/png"],
+            "invoice": ["application/pdf", "image/jpeg", "image/png"],
+            "inspection_report": ["application/pdf", "image/jpeg", "image/png",
+                                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document"],
+            "other": ["application/pdf", "image/jpeg", "image/png", "image/webp", "video/mp4", "text/csv",
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
+        },
+        description="Media types (IANA) accepted per document_type (code list document_types); a type missing "
+        "here accepts none. No HTML, SVG or scripts by default: content is served from the node's own origin")
+    documents_geotag_required: list[str] = Field(
+        default_factory=lambda: ["photo"],
+        description="document_types that must carry lon/lat (WGS 84 degrees): a site photo is evidence of work "
+        "or an asset only with the place it was taken; a Gram Sabha video or a scanned certificate need not")
     # -- end documents settings --
 
     # Notifications (docs/notifications.md)
+    notification_channels: dict[str, str] = Field(
+        default_factory=lambda: {"sms": "file", "whatsapp": "file", "email": "file"},
+        description="Channel -> backend (file | sms_http | whatsapp_cloud | smtp | a registered one), as JSON; a "
+        "message to a channel not named here is refused when queued. Default: every channel to the file backend, "
+        "so development and tests need no gateway")
+    notifications_dir: Path = Field(Path("./var/notifications"), description="file backend: where "
+                                    "<channel>.jsonl files are appended (addresses in clear: development only)")
+    notifications_file_in_production: bool = Field(False, description="Allow the file backend when "
+                                                   "JALDPI_ENV=production (it writes addresses in clear)")
+    notification_max_attempts: int = Field(6, ge=1, description="Send attempts per message (the first included) "
+                                           "before it is dead")
+    notification_backoff_base_seconds: float = Field(60.0, ge=0, description="Retry n waits base * 2**(n-1) "
+                                                     "seconds (exponential backoff) ...")
+    notification_backoff_max_seconds: float = Field(6 * 3600.0, ge=0, description="... but never more than this "
+                                                    "(seconds). Defaults: 1, 2, 4, 8, 16 minutes, then dead after "
+                                                    "about half an hour of trying")
+    notification_lease_seconds: int = Field(300, ge=1, description="A dispatcher holds a claimed message this long; "
+                                            "if it dies meanwhile another one sends it after the lease (seconds)")
+    notification_send_timeout_seconds: float = Field(15.0, gt=0, description="HTTP/SMTP timeout of one send "
+                                                     "(seconds)")
+    notification_sms_url: str | None = Field(None, description="sms_http: the gateway's HTTPS endpoint receiving "
+                                             "a JSON POST {to, from, text, dlt_template_id}")
+    notification_sms_api_key: str | None = Field(None, description="sms_http: API key sent in the header below")
+    notification_sms_api_key_header: str = Field("Authorization", description="sms_http: header carrying the API "
+                                                 "key; for Authorization the value is 'Bearer <key>'")
+    notification_sms_sender_id: str | None = Field(None, description="sms_http: the 6-character sender id (header) "
+                                                   "registered on the DLT platform (TRAI TCCCPR 2018)")
+    notification_sms_dlt_entity_id: str | None = Field(None, description="sms_http: the principal entity id "
+                                                       "registered on DLT (sent as dlt_entity_id when set)")
+    notification_sms_dlt_template_ids: dict[str, str] = Field(
+        default_factory=dict, description="sms_http: template name -> DLT content template id, as JSON; an SMS of "
+        "a template without one is refused (operators cannot send unregistered content in India)")
+    notification_whatsapp_base_url: str = Field("https://graph.facebook.com/v21.0", description="whatsapp_cloud: "
+                                                "Graph API base URL (tests point it at a local server)")
+    notification_whatsapp_phone_number_id: str | None = Field(None, description="whatsapp_cloud: the business "
+                                                              "phone number id")
+    notification_whatsapp_token: str | None = Field(None, description="whatsapp_cloud: bearer access token")
+    notification_smtp_host: str | None = Field(None, description="smtp: server host name")
+    notification_smtp_port: int = Field(587, ge=1, le=65535, description="smtp: port (587 submission with "
+                                        "STARTTLS, 465 implicit TLS, 25 relay)")
+    notification_smtp_starttls: bool = Field(True, description="smtp: upgrade the connection with STARTTLS")
+    notification_smtp_ssl: bool = Field(False, description="smtp: implicit TLS from the start (port 465)")
+    notification_smtp_user: str | None = Field(None, description="smtp: login user (no login when unset)")
+    notification_smtp_password: str | None = Field(None, description="smtp: login password")
+    notification_smtp_from: str = Field("jaldpi@localhost", description="smtp: From address")
     # -- end notifications settings --
 
     # Scheme progress (docs/progress.md)
+    progress_min_photos_physical: int = Field(1, ge=0, description="Photos (documents of type photo, geotagged) a "
+                                              "physical progress update must carry; 0 makes photos optional")
+    progress_photo_days_after_as_of: int = Field(1, ge=0, description="Days after a physical update's as_of date a "
+                                                 "photo's captured_at may fall (the photo evidences the figures on "
+                                                 "that date; one day of slack for uploads after a late visit)")
+    progress_central_share_pct_default: float = Field(50.0, ge=0, le=100, description="Expected Central "
+                                                        "share (percent of Central + State releases) where the state "
+                                                        "is not listed below. JJM: 50:50 for most states")
+    progress_central_share_pct_by_state: dict[int, float] = Field(
+        default_factory=lambda: {code: 90.0 for code in (1, 2, 5, 11, 12, 13, 14, 15, 16, 17, 18)}
+        | {code: 100.0 for code in (4, 25, 26, 31, 35, 37, 38)},
+        description="Expected Central share (percent) by state LGD code. JJM funding pattern: 90:10 for the "
+                    "Himalayan and North-Eastern states (defaults: J&K 1, Himachal 2, Uttarakhand 5, Sikkim 11 and "
+                    "the NE states 12-18), 100:0 for UTs (defaults: Chandigarh 4, Daman & Diu 25, DNH 26, "
+                    "Lakshadweep 31, A&N 35, Ladakh 37, DNH&DD 38); Delhi and Puducherry are not confirmed and "
+                    "fall to the default. A mismatch is a warning on the update, never a refusal")
+    progress_share_tolerance_points: float = Field(1.0, ge=0, le=100, description="Percentage points the "
+                                                     "entered Central share may differ from the expected one before "
+                                                     "the update carries a funding_share warning")
     # -- end progress settings --
 
     # Grievances (docs/grievances.md)
+    grievance_routing_file: Path | None = Field(None, description="A state's own routing table (same format as "
+                                                "jaldpi/grievances/routing.json: role and LGD level per category, "
+                                                "SLA hours per category, escalation chain); unset: the packaged "
+                                                "table, whose SLA hours are defaults (no national figure exists)")
+    grievance_auto_close_days: int = Field(7, ge=1, le=90, description="Days a resolved grievance waits for the "
+                                           "citizen to confirm or reopen before it closes by itself (policy "
+                                           "default, not a national norm)")
+    grievance_pin_max_attempts: int = Field(5, ge=1, le=20, description="Wrong tracking PINs (6 digits) accepted "
+                                            "per grievance before confirm/reopen over the web is locked (SMS from "
+                                            "the complainant's number still works)")
+    grievance_sms_keyword: str = Field("JAL", pattern=r"^[A-Za-z]{2,10}$", description="First word of every SMS "
+                                       "to the grievance number (the keyword the gateway routes on)")
+    sms_gateway_token: str | None = Field(None, description="Shared secret of the SMS gateway's inbound webhook "
+                                          "(POST /sms/v1/inbound): sent as the X-Gateway-Token header, or used "
+                                          "as the HMAC-SHA256 key of the X-Gateway-Signature header; unset: the "
+                                          "webhook refuses every message")
+    open311_anonymous_post: bool = Field(True, description="Open311 GeoReport v2: accept POST requests.json "
+                                         "without api_key (citizens' apps); false: api_key must be the access "
+                                         "token of an account with grievances:write")
+    open311_jurisdiction_id: str | None = Field(None, description="Open311 jurisdiction_id this node answers "
+                                                "for (unset: the node id)")
     # -- end grievances settings --
 
     # Asset upkeep (docs/upkeep.md)
+    upkeep_pm_schedule_file: Path | None = Field(None, description="JSON file replacing the shipped national "
+                                                 "preventive-maintenance defaults (jaldpi/upkeep/pm_schedules.json: "
+                                                 "tasks, intervals in days and roles per component type)")
+    upkeep_pm_grace_days: int = Field(7, ge=0, le=365, description="A PM task done up to this many days after its "
+                                      "due date counts as done on time (PM compliance); policy, not a national norm")
+    upkeep_repair_condition_at_or_below: int = Field(2, ge=1, le=5, description="A condition assessment at or below "
+                                                     "this score (code list asset_conditions, 1 very poor ... 5 very "
+                                                     "good) opens a breakdown ticket, as does needs_repair")
+    upkeep_ticket_alert_kinds: list[str] = Field(
+        default_factory=lambda: ["no_supply", "night_flow", "reservoir_overflow"],
+        description="Alert kinds (jaldpi/alerts: no_supply, low_pressure, low_chlorine, night_flow, "
+        "reservoir_overflow, silent_sensor) for which `jaldpi upkeep tickets-from-alerts` opens a breakdown ticket, "
+        "one per alert")
+    upkeep_report_days: int = Field(90, ge=1, le=3660, description="Default period of the MTTR / downtime report "
+                                    "when no dates are given (days up to now)")
     # -- end upkeep settings --
 
     # Committee finances (docs/finances.md)
+    finances_om_categories: list[str] = Field(
+        ["electricity", "operator_salary", "chemicals", "repairs", "spares", "testing"],
+        description="Codes of expenditure_categories counted as operation and maintenance (O&M) in the cost-recovery "
+        "ratio (collections / O&M expenditure). JJM O&M policy: users recover at least the energy cost; no national "
+        "list exists, so this is the node's choice (default: everything but 'other')")
+    finances_payment_due_days: int = Field(15, ge=0, le=365, description="A month's demand falls due this many "
+                                           "days after the last day of the month (days); arrears are aged from "
+                                           "the due date")
+    finances_reading_lookback_days: int = Field(400, ge=31, le=3660, description="Metered demand: the previous "
+                                                "meter reading is looked for this many days before the month "
+                                                "(days); an older one is not found and the month's first reading "
+                                                "counts as the meter's opening reading")
+    finances_demand_work_mem_mb: int = Field(64, ge=4, le=4096, description="PostgreSQL work_mem for the demand "
+                                             "run's transaction (megabytes per sort or hash node): enough to keep a "
+                                             "state's households in memory; lower it on a small server")
+    finances_demand_maintenance_work_mem_mb: int = Field(
+        256, ge=16, le=16384, description="PostgreSQL maintenance_work_mem for the demand run's transaction "
+        "(megabytes, shared by the parallel workers of one index build): the first run of a month builds the "
+        "month's partition's two indexes after filling it; below about 32 bytes a row the sorts spill to disk")
+    finances_contribution_household_share_percent: float = Field(
+        80.0, ge=0, le=100, description="Community contribution: share of the village's households that must "
+        "contribute (percent). JJM Operational Guidelines (2019), community contribution: from at least 80% of "
+        "households")
+    finances_contribution_reduced_rate_percent: float = Field(
+        5.0, ge=0, le=100, description="Community contribution as a percentage of the in-village capital cost for "
+        "NE, Himalayan, hilly and forested villages and villages with a majority of SC/ST households (percent; JJM "
+        "Operational Guidelines 2019)")
+    finances_contribution_standard_rate_percent: float = Field(
+        10.0, ge=0, le=100, description="Community contribution as a percentage of the in-village capital cost "
+        "elsewhere (percent; JJM Operational Guidelines 2019)")
+    finances_contribution_reduced_rate_states: list[int] = Field(
+        [1, 2, 5, 11, 12, 13, 14, 15, 16, 17, 18, 37],
+        description="LGD codes of the North-Eastern and Himalayan states and UTs whose villages all get the reduced "
+        "contribution rate (J&K 1, Himachal 2, Uttarakhand 5, Sikkim 11, Arunachal 12, Nagaland 13, Manipur 14, "
+        "Mizoram 15, Tripura 16, Meghalaya 17, Assam 18, Ladakh 37)")
+    finances_contribution_reduced_rate_flags: list[str] = Field(
+        ["hilly", "forest", "sc_st_majority", "north_eastern", "himalayan"],
+        description="Keys of a village's admin-unit attributes which, when true, give the reduced contribution rate "
+        "(the JJM categories: hilly, forested, SC/ST-majority; NE/Himalayan may also be flagged per village)")
     # -- end finances settings --
 
     # Har Ghar Jal certification (docs/certification.md)
+    hgj_tap_check: str = Field("warn", pattern="^(refuse|warn)$", description="Before a village is reported Har Ghar "
+                               "Jal: when the households registry holds households of the village and some have no "
+                               "tap connection (has_tap_connection false), 'refuse' the report or 'warn' (record the "
+                               "counts on the case and the certification record for the district to weigh; the "
+                               "registry may be incomplete). Villages without household records are never refused")
+    hgj_public_cache_seconds: int = Field(300, ge=0, description="Cache-Control max-age of the public Har Ghar Jal "
+                                          "status and summary (seconds)")
     # -- end certification settings --
 
     @field_validator("wq_pre_monsoon_months")

@@ -55,6 +55,8 @@ def build_catalogue(settings, workflows=None) -> Catalogue:
         from jaldpi.federation.policy import FederationPolicy
 
         catalogue.write_guard = make_write_guard(settings, FederationPolicy.load(settings.federation_policy_file))
+    # Hooks, guards and services reach the node's settings and this very catalogue through the engine.
+    engine.bind(settings=settings, catalogue=catalogue)
     return catalogue
 
 

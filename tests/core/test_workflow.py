@@ -386,6 +386,67 @@ def test_escalation_block_to_district_to_state_then_flagged(node, engine):
     assert read(node, engine, BLOCK, cid)["escalation_exhausted"] is False
 
 
+def test_due_policy_replaces_state_sla_on_open_transition_and_escalation(database):
+    """A workflow may register a due policy (SLA depending on the case, e.g. its category): it is asked on open,
+    on every non-terminal state entered (seeing the previous due_at) and on escalation; terminal states never."""
+    seen = []
+
+    def policy(case, state, event, now):
+        seen.append((state.name, event))
+        hours = case.data["hours"]
+        if event == "inspect":  # starting work keeps the deadline the case already had
+            return case.due_at
+        return now + dt.timedelta(hours=hours)
+
+    def utc(value):  # SQLite hands back naive UTC
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+    engine = WorkflowEngine(level_letters=LEVELS, roles=role_permissions())
+    engine.register(TOY, guards={"passing_retest": passing_retest}, due_policy=policy)
+    with database.unit_of_work() as session:
+        case = engine.open_case(session, "system:test", "toy_repair", "toy_subject", "s-1", VILLAGE, "block",
+                                {"hours": 5}, now=T0)
+        assert utc(case.due_at) == T0 + dt.timedelta(hours=5)  # not the state's 24 h
+        t1 = T0 + dt.timedelta(hours=2)
+        engine.transition(session, BLOCK, case.id, "inspect", now=t1)
+        assert case.state == "inspecting" and utc(case.due_at) == T0 + dt.timedelta(hours=5)
+        t2 = T0 + dt.timedelta(hours=6)
+        assert engine.escalate_overdue(session, t2, workflows=["toy_follow_up"]) == []  # only the named workflows
+        moved = engine.escalate_overdue(session, t2, workflows=["toy_repair"])
+        assert [m["to_level"] for m in moved] == ["district"]
+        assert utc(case.due_at) == t2 + dt.timedelta(hours=5)
+        engine.transition(session, BLOCK, case.id, "reject", {"reason": "duplicate"}, now=t2)
+        assert case.due_at is None and utc(case.closed_at) == t2
+    assert seen == [("reported", "open"), ("inspecting", "inspect"), ("inspecting", "escalate")]
+    plain = WorkflowEngine(level_letters=LEVELS, roles=role_permissions())
+    plain.register(TOY, guards={"passing_retest": passing_retest})  # no policy: the state's SLA, as before
+    with database.unit_of_work() as session:
+        case = plain.open_case(session, "system:test", "toy_repair", "toy_subject", "s-2", VILLAGE, "block",
+                               now=T0)
+        assert utc(case.due_at) == T0 + dt.timedelta(hours=24)
+
+
+def test_bind_gives_hooks_the_nodes_settings_and_catalogue(node, engine):
+    """Hooks reach the node's settings and catalogue through ``ctx.engine``: an unbound engine says how to bind it;
+    the node's engine is bound (by registries.build_catalogue) to the very objects the node serves with."""
+    unbound = WorkflowEngine(level_letters=LEVELS, roles=role_permissions())
+    for attribute in ("settings", "catalogue"):
+        with pytest.raises(RuntimeError, match=rf"no node {attribute}.*registries\.build_catalogue.*engine\.bind"):
+            getattr(unbound, attribute)
+    settings, catalogue = object(), object()
+    with pytest.raises(ValueError, match="both"):
+        unbound.bind(settings=None, catalogue=catalogue)
+    unbound.bind(settings=settings, catalogue=catalogue)
+    assert unbound.settings is settings and unbound.catalogue is catalogue
+
+    assert engine.settings is node.settings and engine.catalogue is node.catalogue
+    seen = []
+    engine.add_hook("toy_repair", "transition:inspect",
+                    lambda ctx: seen.append((ctx.engine.settings, ctx.engine.catalogue)))
+    act(node, engine, BLOCK, open_toy(node, engine), "inspect")
+    assert len(seen) == 1 and seen[0][0] is node.settings and seen[0][1] is node.catalogue
+
+
 def test_overdue_filter_lists_only_overdue_open_cases(node, engine):
     late = open_toy(node, engine, now=T0)
     fresh = open_toy(node, engine, now=T0 + dt.timedelta(hours=30))

@@ -7,7 +7,12 @@ import pytest
 from jaldpi.registries import build_catalogue
 
 REGISTRY_NAMES = ["admin_units", "entities", "natural_resources", "households", "schemes", "components",
-                  "sampling_points", "samples", "supply_records", "codelist_entries"]
+                  "sampling_points", "samples", "supply_records", "codelist_entries",
+                  # operations (issue 7)
+                  "documents", "component_estimates", "progress_updates", "maintenance_plans", "maintenance_tasks",
+                  "breakdown_tickets", "repairs", "condition_assessments", "grievances", "tariff_plans",
+                  "meter_readings", "collections", "expenditures", "community_contributions", "demand_runs",
+                  "hgj_certifications", "village_action_plans"]
 
 
 def _check_schema_structure(schema: dict, path: str = "#") -> None:

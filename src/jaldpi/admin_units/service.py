@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from jaldpi.admin_units.models import AdminUnit
 from jaldpi.admin_units.paths import parse_within
+from jaldpi.core.errors import NotFound
 
 
 def unit_path(session: Session, within: str) -> str | None:
@@ -20,3 +21,15 @@ def unit_path(session: Session, within: str) -> str | None:
         AdminUnit.level == level, AdminUnit.lgd_code == int(code), AdminUnit.deleted_at.is_(None))
     ).scalar_one_or_none()
 
+
+
+def require_unit_path(session: Session, within: str | None) -> str | None:
+    """A route's ``within`` parameter -> the unit's path; None when not given. ``NotFound`` (404, naming ``within``)
+    when the unit does not exist, ``ValidationFailed`` when the value is malformed."""
+    if not within:
+        return None
+    path = unit_path(session, within)
+    if path is None:
+        level, _, code = within.partition(":")
+        raise NotFound(f"no {level} with LGD code {code}", details=[{"field": "within", "problem": "unknown unit"}])
+    return path

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from jaldpi.admin_units.service import unit_path
+from jaldpi.admin_units.service import require_unit_path
 from jaldpi.baseline import service
 from jaldpi.core.api import current_principal, json_response, node_of
-from jaldpi.core.errors import Forbidden, NotFound, Unauthenticated
+from jaldpi.core.errors import Forbidden, Unauthenticated
 from jaldpi.core.security import Principal
 
 router = APIRouter(tags=["baseline"])
@@ -23,15 +23,7 @@ def _allowed(principal: Principal) -> None:
         raise Forbidden(f"{service.PERMISSION} is needed to read the baseline")
 
 
-def within_path(session, within: str | None) -> str | None:
-    """``district:518`` -> that unit's jurisdiction path; a path is taken as is."""
-    if not within:
-        return None
-    path = unit_path(session, within)
-    if path is None:
-        level, _, code = within.partition(":")
-        raise NotFound(f"no {level} with LGD code {code}", details=[{"field": "within", "problem": "unknown unit"}])
-    return path
+within_path = require_unit_path  # also used by the baseline CLI
 
 
 @router.get(f"{P}/below-norm", summary="Profile villages below the service norm (lpcd) per state, district or block")

@@ -22,7 +22,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jaldpi.core.bulkio import _json_default
+from jaldpi.core.bulkio import json_default
 from jaldpi.core.db import Database
 from jaldpi.core.errors import (
     JaldpiError,
@@ -55,7 +55,7 @@ class OrjsonResponse(JSONResponse):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(content, default=json_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -128,23 +128,26 @@ class BodySizeLimit:
 
     A plain ASGI middleware: it wraps ``receive`` to count the bytes actually read, so a body without (or with a
     false) Content-Length is cut off as soon as it passes the limit, whatever the endpoint does with the error.
+    ``path_limits`` gives exact paths their own limit (document uploads take videos larger than any JSON body).
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, path_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
-    def _response(self, size: str) -> Response:
-        err = PayloadTooLarge(f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes")
+    def _response(self, size: str, limit: int) -> Response:
+        err = PayloadTooLarge(f"request body of {size} bytes exceeds the limit of {limit} bytes")
         return json_response(err.to_dict(), 413)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"").decode("latin-1")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._response(declared)(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._response(declared, limit)(scope, receive, send)
             return
         state = {"received": 0, "exceeded": False, "started": False}
 
@@ -152,7 +155,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_bytes:
+                if state["received"] > limit:
                     state["exceeded"] = True
                     raise _BodyTooLarge()
             return message
@@ -172,7 +175,7 @@ class BodySizeLimit:
             if not state["exceeded"]:
                 raise
         if state["exceeded"] and not state["started"]:
-            await self._response(f"more than {self.max_bytes}")(scope, receive, send)
+            await self._response(f"more than {limit}", limit)(scope, receive, send)
 
 
 class RateLimiter:
@@ -356,14 +359,14 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
         if page["next_cursor"]:
             headers["Link"] = f'<{request.url.include_query_params(after=page["next_cursor"])}>; rel="next"'
         if format == "ndjson":
-            body = b"".join(orjson.dumps(r, default=_json_default) + b"\n" for r in page["items"])
+            body = b"".join(orjson.dumps(r, default=json_default) + b"\n" for r in page["items"])
             return Response(body, media_type="application/x-ndjson", headers=headers)
         return Response(_to_csv(page["items"]), media_type="text/csv", headers=headers)
 
     def create_record(request: Request, body: BaseModel,
                       principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _require_signed_in(principal)
         with node.db.unit_of_work() as session:
             record = registry.write_one(session, principal, body.model_dump(exclude_unset=True, mode="json"),
@@ -379,7 +382,7 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
     @router.get("/{key}", summary=f"Read one {spec.title} record by id or code", responses={200: {"model": Record}})
     def read_record(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _require_reader(principal)
         with node.db.unit_of_work(write=False) as session:
             record = registry.get(session, principal, key)
@@ -392,9 +395,9 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
     def patch_record(request: Request, key: str, body: dict[str, Any] = Body(...),
                      principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _require_signed_in(principal)
-        expected = _if_match(request) or body.pop("version", None)
+        expected = if_match_version(request) or body.pop("version", None)
         with node.db.unit_of_work() as session:
             current = registry.get(session, principal, key, include_deleted=True)
             body = {k: v for k, v in body.items() if k not in ("id", "code")}
@@ -406,18 +409,18 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
                    responses={200: {"model": Record}})
     def delete_record(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _require_signed_in(principal)
         with node.db.unit_of_work() as session:
             current = registry.get(session, principal, key)
             record = registry.write_one(session, principal, {"id": current["id"]}, Strategy.delete,
-                                        expected_version=_if_match(request))
+                                        expected_version=if_match_version(request))
         return json_response(record)
 
     @router.get("/{key}/history", summary=f"Version history of a {spec.title} record")
     def record_history(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _require_reader(principal)
         with node.db.unit_of_work(write=False) as session:
             return json_response({"items": registry.history(session, principal, key)})
@@ -438,7 +441,7 @@ def registry_router(registry: Registry, *, parse_bulk: Callable[[Request, bytes,
         principal: Principal = Depends(current_principal),
     ) -> Response:
         node = node_of(request)
-        _refuse_query(request, {"strategy", "atomic", "dry_run", "report"})
+        refuse_unknown_query(request, {"strategy", "atomic", "dry_run", "report"})
         _require_signed_in(principal)
         raw = await request.body()
         items = parse_bulk(request, raw, registry)
@@ -462,7 +465,7 @@ def _require_signed_in(principal: Principal) -> None:
         raise Unauthenticated("sign in to change records")
 
 
-def _refuse_query(request: Request, allowed: frozenset[str] | set[str] = frozenset()) -> None:
+def refuse_unknown_query(request: Request, allowed: frozenset[str] | set[str] = frozenset()) -> None:
     """Refuse query parameters the endpoint does not know (a typo such as ``dryrun=true`` must not write)."""
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
@@ -482,7 +485,7 @@ async def _run_sync(fn, *args):
     return await run_in_threadpool(fn, *args)
 
 
-def _if_match(request: Request) -> int | None:
+def if_match_version(request: Request) -> int | None:
     value = request.headers.get("if-match", "").strip('"W/ ')
     return int(value) if value.isdigit() else None
 
@@ -525,7 +528,7 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(v, dict):
             out.update(_flatten(v, f"{key}."))
         elif isinstance(v, list):
-            out[key] = "|".join(orjson.dumps(x, default=_json_default).decode() if isinstance(x, (dict, list))
+            out[key] = "|".join(orjson.dumps(x, default=json_default).decode() if isinstance(x, (dict, list))
                                 else str(x) for x in v)
         elif isinstance(v, (uuid.UUID, dt.date, Decimal)):
             out[key] = str(v)

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Table, insert
 from sqlalchemy.orm import Session
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -46,7 +46,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             return
         for row in rows:
             copy.write_row(tuple(
-                (orjson.dumps(row[c], default=_json_default).decode() if row[c] is not None else None)
+                (orjson.dumps(row[c], default=json_default).decode() if row[c] is not None else None)
                 if c in json_cols else row[c]
                 for c in columns
             ))

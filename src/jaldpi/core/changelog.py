@@ -73,7 +73,7 @@ class PendingChange:
     origin: dict[str, Any] | None = None
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, (uuid.UUID,)):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -84,7 +84,7 @@ def _json_default(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z).decode()
+    return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z).decode()
 
 
 def record(session: Session, change: PendingChange) -> None:

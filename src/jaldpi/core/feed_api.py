@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from jaldpi.core.api import _refuse_query, current_principal, json_response, node_of
+from jaldpi.core.api import current_principal, json_response, node_of, refuse_unknown_query
 from jaldpi.core.errors import ValidationFailed
 from jaldpi.core.feed import FeedTypes, decode_seq, parse_instant, read_changes
 from jaldpi.core.security import Principal
@@ -64,7 +64,7 @@ def feed_router() -> APIRouter:
         principal: Principal = Depends(current_principal),
     ) -> Response:
         node = node_of(request)
-        _refuse_query(request, _PARAMETERS)
+        refuse_unknown_query(request, _PARAMETERS)
         feed_types = feed_types_of(request)
         after_seq = decode_seq(after) if after else 0
         wanted = None
@@ -87,7 +87,7 @@ def feed_router() -> APIRouter:
 
     @router.get("/types", summary="Record types of the feed you can read, and where")
     def readable_types(request: Request, principal: Principal = Depends(current_principal)) -> Response:
-        _refuse_query(request)
+        refuse_unknown_query(request)
         feed_types = feed_types_of(request)
         items = [{"record_type": name, "permission": feed_types.permissions[name],
                   "public": feed_types.permissions[name] is None, "scope": prefixes}

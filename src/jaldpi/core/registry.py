@@ -872,7 +872,7 @@ class Registry:
             else:
                 new_values = {**data, "lgd_path": path}
                 diff = {k: [_jsonable(old.get(k)), _jsonable(v)] for k, v in new_values.items()
-                        if not _same(old.get(k), v)}
+                        if not same_value(old.get(k), v)}
                 old_ext = ext_of_existing.get(old["id"], {})
                 merged_ext = {**old_ext, **ext_in}
                 if merged_ext != old_ext:
@@ -1045,7 +1045,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _same(stored: Any, given: Any) -> bool:
+def same_value(stored: Any, given: Any) -> bool:
     """Equal as data: Decimal("5.50") (as stored in NUMERIC(16,2)) is the same amount as Decimal("5.5")."""
     if isinstance(stored, Decimal) and isinstance(given, Decimal):
         return stored == given

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import typer
 
-from jaldpi.core.bulkio import _json_default
+from jaldpi.core.bulkio import json_default
 
 app = typer.Typer(help="Import and export registry records (as the node operator).", no_args_is_help=True)
 
@@ -86,7 +86,7 @@ def export_records(registry: str = typer.Argument(...),
         with db.unit_of_work(write=False) as session:
             page = target.list(session, operator, limit=page_size, after=after, within=path)
         for item in page["items"]:
-            out.write(orjson.dumps(item, default=_json_default) + b"\n")
+            out.write(orjson.dumps(item, default=json_default) + b"\n")
         after = page["next_cursor"]
         if not after:
             break

@@ -24,6 +24,13 @@ The contract of :meth:`WorkflowEngine.transition`, in order:
    rolls the whole transition back).
 
 Services flush, never commit: the caller's unit of work commits once.
+
+**The node's settings and catalogue.** A guard or hook receives the engine (a hook its :class:`HookContext`,
+``ctx.engine``), and the node binds its engine once, when it assembles its registries
+(``registries.build_catalogue`` calls :meth:`WorkflowEngine.bind`). Hooks, guards and the domain services they call
+reach the node's settings and registry catalogue as ``ctx.engine.settings`` / ``ctx.engine.catalogue``: the very
+objects the node serves with, never a second catalogue or the process-wide ``get_settings()``. Reading them from an
+engine that was never bound raises a ``RuntimeError`` naming the fix.
 """
 
 from __future__ import annotations
@@ -230,6 +237,10 @@ class HookContext:
 
 Hook = Callable[[HookContext], None]
 
+# (case, state being entered, event: "open" | "escalate" | the transition's name, now) -> the case's new due_at (None:
+# no timer). Registered per workflow for SLAs that depend on the case (e.g. on its category), not only on the state.
+DuePolicy = Callable[[WorkflowCase, StateDef, str, dt.datetime], "dt.datetime | None"]
+
 
 def cut_path(path: str, letter: str) -> str | None:
     """``/S28/D745/B4001/V500001/`` cut at ``D`` -> ``/S28/D745/``; None if the path has no such segment."""
@@ -260,6 +271,41 @@ class WorkflowEngine:
         self._definitions: dict[str, dict[int, WorkflowDefinition]] = {}
         self._guards: dict[str, Guard] = {}
         self._hooks: dict[tuple[str, str], list[Hook]] = {}
+        self._due_policies: dict[str, DuePolicy] = {}
+        self._settings: Any = None
+        self._catalogue: Any = None
+
+    # ---------------------------------------------------------------- the node
+    def bind(self, *, settings: Any, catalogue: Any) -> None:
+        """Bind the node's settings and registry catalogue, for hooks, guards and services that hold only the engine.
+
+        Called by the assembling module (``registries.build_catalogue``) once the catalogue is complete. Typed loosely
+        because core knows neither the node's ``Settings`` nor which registries the catalogue holds. Binding again
+        replaces both (a catalogue rebuilt for the same engine).
+        """
+        if settings is None or catalogue is None:
+            raise ValueError("bind() needs both the node's settings and its catalogue")
+        self._settings, self._catalogue = settings, catalogue
+
+    @property
+    def settings(self) -> Any:
+        """The node's settings (bound by :meth:`bind`); a ``RuntimeError`` naming the fix if never bound."""
+        if self._settings is None:
+            raise RuntimeError(self._unbound("settings"))
+        return self._settings
+
+    @property
+    def catalogue(self) -> Any:
+        """The node's registry catalogue (bound by :meth:`bind`); a ``RuntimeError`` naming the fix if never bound."""
+        if self._catalogue is None:
+            raise RuntimeError(self._unbound("catalogue"))
+        return self._catalogue
+
+    @staticmethod
+    def _unbound(what: str) -> str:
+        return (f"this workflow engine has no node {what}: build the node's catalogue with "
+                f"registries.build_catalogue(settings, engine), which binds the engine, or call "
+                f"engine.bind(settings=..., catalogue=...) before running hooks that need them")
 
     # ---------------------------------------------------------------- registration
     def add_guard(self, name: str, fn: Guard) -> None:
@@ -275,8 +321,12 @@ class WorkflowEngine:
 
     def register(self, definition: WorkflowDefinition | Mapping[str, Any], *,
                  guards: Mapping[str, Guard] | None = None,
-                 hooks: Mapping[str, Hook | Iterable[Hook]] | None = None) -> WorkflowDefinition:
+                 hooks: Mapping[str, Hook | Iterable[Hook]] | None = None,
+                 due_policy: DuePolicy | None = None) -> WorkflowDefinition:
         """Register a definition (a model, or a dict as loaded from JSON) with its guards and hooks.
+
+        ``due_policy``, if given, sets ``due_at`` whenever a case of this workflow opens, enters a non-terminal state
+        or is escalated, in place of the state's fixed ``sla_hours`` (which stays the published default).
 
         Refuses (``WorkflowDefinitionError``) unknown roles, unknown escalation or assignment levels, guards not
         registered, and a name+version already registered.
@@ -305,6 +355,8 @@ class WorkflowEngine:
         if problems:
             raise WorkflowDefinitionError(definition.name, problems)
         self._definitions.setdefault(definition.name, {})[definition.version] = definition
+        if due_policy is not None:
+            self._due_policies[definition.name] = due_policy
         for when, fns in (hooks or {}).items():
             for fn in ([fns] if callable(fns) else fns):
                 self.add_hook(definition.name, when, fn)
@@ -380,9 +432,9 @@ class WorkflowEngine:
             id=rid, code=mint_code(definition.code_prefix, rid), workflow=definition.name,
             workflow_version=definition.version, state=state.name, subject_type=subject_type,
             subject_id=str(subject_id), lgd_path=lgd_path, assigned_path=assigned_path, assigned_level=assigned_level,
-            assignee_role=assignee_role, opened_at=now, opened_by=actor, updated_at=now,
-            due_at=now + dt.timedelta(hours=state.sla_hours) if state.sla_hours else None, escalation_count=0,
-            escalation_exhausted=False, closed_at=None, data=dict(data or {}), version=1)
+            assignee_role=assignee_role, opened_at=now, opened_by=actor, updated_at=now, due_at=None,
+            escalation_count=0, escalation_exhausted=False, closed_at=None, data=dict(data or {}), version=1)
+        case.due_at = self._due(definition, case, state, "open", now)
         session.add(case)
         event = self._event(session, case, actor=actor, role=None, transition="open", from_state=None, note=note,
                             data=None, now=now)
@@ -448,10 +500,6 @@ class WorkflowEngine:
         from_state = case.state
         target = definition.state(t.to)
         case.state = target.name
-        if target.terminal:
-            case.closed_at, case.due_at = now, None
-        else:
-            case.due_at = now + dt.timedelta(hours=target.sla_hours) if target.sla_hours else None
         case.escalation_exhausted = False  # a new state restarts the SLA clock
         if t.assign_level:
             path = self._path_at(case.lgd_path, t.assign_level)
@@ -461,6 +509,10 @@ class WorkflowEngine:
             case.assignee_role = t.assignee_role
         if body:
             case.data = {**(case.data or {}), **body}
+        if target.terminal:
+            case.closed_at, case.due_at = now, None
+        else:  # a due policy sees the case as moved (state, assignment, data) but with its previous due_at
+            case.due_at = self._due(definition, case, target, t.name, now)
         case.version += 1
         case.updated_at = now
         event = self._event(session, case, actor=principal.subject, role=role, transition=t.name,
@@ -473,20 +525,21 @@ class WorkflowEngine:
         return case
 
     def escalate_overdue(self, session: Session, now: dt.datetime | None = None, *,
-                         limit: int | None = None) -> list[dict[str, Any]]:
+                         limit: int | None = None, workflows: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Re-assign every open, overdue case to the next level of its escalation chain; restart its SLA clock.
 
         Selected in one query (oldest due first; ``SKIP LOCKED`` on PostgreSQL so two runners never collide; cases of
         workflows not registered here are left alone). A
         case whose chain is used up (or has none) stays where it is and is flagged ``escalation_exhausted`` (one
         ``escalation_exhausted`` event; it is not selected again until a transition moves it).
-        Returns one summary per case touched.
+        Returns one summary per case touched. ``workflows`` limits the run to those workflows (a domain's own job).
         """
         now = now or utcnow()
+        names = sorted(self._definitions) if workflows is None else sorted(set(workflows) & set(self._definitions))
         stmt = (select(WorkflowCase)
                 .where(WorkflowCase.closed_at.is_(None), WorkflowCase.due_at.is_not(None), WorkflowCase.due_at <= now,
                        WorkflowCase.escalation_exhausted.is_(False),
-                       WorkflowCase.workflow.in_(sorted(self._definitions)))
+                       WorkflowCase.workflow.in_(names))
                 .order_by(WorkflowCase.due_at, WorkflowCase.id)
                 .with_for_update(skip_locked=True)
                 .execution_options(populate_existing=True))
@@ -506,8 +559,7 @@ class WorkflowEngine:
                 level, path = nxt
                 case.assigned_level, case.assigned_path = level, path
                 case.escalation_count += 1
-                sla = definition.state(case.state).sla_hours
-                case.due_at = now + dt.timedelta(hours=sla) if sla else None
+                case.due_at = self._due(definition, case, definition.state(case.state), "escalate", now)
                 kind = "escalate"
                 data = {"from_level": summary["from_level"], "from_path": summary["from_path"], "to_level": level,
                         "to_path": path, "overdue_since": summary["due_at"].isoformat()}
@@ -604,6 +656,16 @@ class WorkflowEngine:
     # ---------------------------------------------------------------- internals
     def _definition_or_none(self, case: WorkflowCase) -> WorkflowDefinition | None:
         return self._definitions.get(case.workflow, {}).get(case.workflow_version)
+
+    def _due(self, definition: WorkflowDefinition, case: WorkflowCase, state: StateDef, event: str,
+             now: dt.datetime) -> dt.datetime | None:
+        """When a case entering ``state`` (by ``event``) falls due: the workflow's due policy, else the state's SLA."""
+        if state.terminal:
+            return None
+        policy = self._due_policies.get(definition.name)
+        if policy is not None:
+            return policy(case, state, event, now)
+        return now + dt.timedelta(hours=state.sla_hours) if state.sla_hours else None
 
     def _path_at(self, lgd_path: str, level: str) -> str | None:
         letter = self.level_letters.get(level)
@@ -707,6 +769,7 @@ def _changelog_data(record: dict[str, Any]) -> dict[str, Any]:
     return _jsonable({k: v for k, v in record.items() if k not in _COMPUTED})
 
 
-__all__ = ["ESCALATION_ACTOR", "READ_PERMISSION", "RECORD_TYPE", "WRITE_PERMISSION", "HookContext", "StateDef",
+__all__ = ["ESCALATION_ACTOR", "READ_PERMISSION", "RECORD_TYPE", "WRITE_PERMISSION", "DuePolicy", "HookContext",
+           "StateDef",
            "TransitionDef", "WorkflowCase", "WorkflowDefinition", "WorkflowDefinitionError", "WorkflowEngine",
            "WorkflowEvent", "case_record", "cut_path", "structural_problems"]

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
-from jaldpi.core.api import _if_match, _refuse_query, current_principal, json_response, node_of
+from jaldpi.core.api import current_principal, if_match_version, json_response, node_of, refuse_unknown_query
 from jaldpi.core.errors import Unauthenticated, ValidationFailed
 from jaldpi.core.security import Principal
 from jaldpi.core.workflow import WorkflowEngine
@@ -22,13 +22,13 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
 
     @router.get("/workflows", summary="Workflow definitions (latest version of each)")
     def list_workflows(request: Request) -> Response:
-        _refuse_query(request)
+        refuse_unknown_query(request)
         return json_response({"items": [d.public() | {"versions": engine.versions(d.name)}
                                         for d in engine.definitions()]})
 
     @router.get("/workflows/{name}", summary="One workflow definition (latest, or ?version=N)")
     def read_workflow(request: Request, name: str, version: int | None = Query(None, ge=1)) -> Response:
-        _refuse_query(request, {"version"})
+        refuse_unknown_query(request, {"version"})
         d = engine.definition(name, version)
         return json_response(d.public() | {"versions": engine.versions(d.name)})
 
@@ -48,7 +48,7 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
         principal: Principal = Depends(current_principal),
     ) -> Response:
         node = node_of(request)
-        _refuse_query(request, _LIST_PARAMS)
+        refuse_unknown_query(request, _LIST_PARAMS)
         _signed_in(principal)
         size = min(limit or node.settings.default_page_size, node.settings.max_page_size)
         with node.db.unit_of_work(write=False) as session:
@@ -60,7 +60,7 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
     @router.get("/cases/{key}", summary="One case (by id or code) with its events")
     def read_case(request: Request, key: str, principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _signed_in(principal)
         with node.db.unit_of_work(write=False) as session:
             case = engine.get_case(session, principal, key)
@@ -73,10 +73,10 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
     def take_transition(request: Request, key: str, name: str, body: dict[str, Any] | None = Body(None),
                         principal: Principal = Depends(current_principal)) -> Response:
         node = node_of(request)
-        _refuse_query(request)
+        refuse_unknown_query(request)
         _signed_in(principal)
         payload = dict(body or {})
-        expected = _if_match(request)
+        expected = if_match_version(request)
         if "version" in payload:
             version = payload.pop("version")
             if not isinstance(version, int) or isinstance(version, bool):

@@ -1,1 +1,2 @@
-"""Documents: content-hashed files (photos, videos, resolutions, certificates, receipts) with their metadata as a registry."""
+"""Documents: content-hashed files (photos, videos, resolutions, certificates, receipts) with their metadata as a
+registry (docs/documents.md)."""

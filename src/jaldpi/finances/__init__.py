@@ -1,1 +1,2 @@
-"""Village water committee finances: tariff plans, monthly demand, collections and receipts, arrears, expenditure, cost recovery, community contribution."""
+"""Village water committee finances: tariff plans, monthly demand, collections and receipts, arrears,
+expenditure, O&M cost recovery and the community contribution."""

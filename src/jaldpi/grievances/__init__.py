@@ -1,1 +1,2 @@
-"""Grievances from citizens (web, SMS, staff-entered calls): routing by village and asset, SLA and escalation, tracking, Open311 GeoReport v2."""
+"""Grievances from citizens (web, SMS, staff-entered calls, Open311): routing by village and asset, SLA and
+escalation up the LGD hierarchy, tracking by reference and PIN, confirmation or reopening (docs/grievances.md)."""

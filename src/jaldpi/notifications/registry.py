@@ -1,8 +1,9 @@
-"""The notifications domain's registries (RegistrySpec)."""
+"""The notifications domain has no registries: outbox messages and staff contacts are not records users edit, and
+hold personal data (docs/decisions/0012-notification-outbox.md)."""
 
 from __future__ import annotations
 
 
 def specs(settings, workflows) -> list:
-    """The RegistrySpecs this domain adds to the node's catalogue."""
+    """No RegistrySpecs: the outbox and contacts are plain tables (jaldpi.notifications.models)."""
     return []

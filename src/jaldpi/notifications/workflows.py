@@ -1,7 +1,8 @@
-"""The notifications domain's workflow definitions, guards and hooks."""
+"""The notifications domain has no workflows: other domains' workflow hooks call
+:func:`jaldpi.notifications.service.notify_role` / ``queue_message``."""
 
 from __future__ import annotations
 
 
 def register(engine) -> None:
-    """Register this domain's workflows on the node's engine."""
+    """Nothing to register."""

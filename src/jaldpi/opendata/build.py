@@ -52,7 +52,7 @@ def fingerprint(session: Any, settings: Any, today: dt.date, names: list[str]) -
              **{k: str(getattr(settings, k)) for k in (
                  "node_id", "opendata_min_cell", "opendata_dp_enabled", "opendata_dp_epsilon", "opendata_dp_seed",
                  "opendata_licence", "opendata_wq_financial_years", "opendata_service_months",
-                 "service_norm_lpcd", "wq_ruleset")}}
+                 "opendata_grievance_months", "service_norm_lpcd", "wq_ruleset")}}
     return hashlib.sha256(json.dumps(knobs, sort_keys=True).encode()).hexdigest()
 
 

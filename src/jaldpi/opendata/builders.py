@@ -25,7 +25,13 @@ from jaldpi.admin_units.paths import levels_by_letter, path_codes
 from jaldpi.assets.models import Component, Scheme
 from jaldpi.core.security import Grant, Principal
 from jaldpi.opendata import disclosure, dp
-from jaldpi.opendata.datasets import DATASETS, LEVELS, TAP_COMPONENT_TYPES
+from jaldpi.opendata.datasets import (
+    DATASETS,
+    GRIEVANCE_LEVELS,
+    LEVELS,
+    REPORTED_STATUSES,
+    TAP_COMPONENT_TYPES,
+)
 from jaldpi.people.models import Household
 from jaldpi.service_delivery.models import SupplyRecord
 from jaldpi.standard.codelists import codelist, role_permissions
@@ -448,6 +454,150 @@ def build_household_connections_dp(ctx: BuildContext) -> Built:
     return Built(rows=rows, dp=released.metadata(), metadata={"cells": len(cells)})
 
 
+# --- grievances ----------------------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float | None:
+    """The median of ``values`` (the mean of the two middle values for an even count), None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes for timezone-aware columns: they are UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def build_grievances(ctx: BuildContext) -> Built:
+    """Complaints per block, district and state, month of receipt (IST) and category.
+
+    Three set-based queries: the grievance registry's columns (place, category, ``submitted_at``, ``closed_at`` and
+    the workflow mirror's ``escalation_count``, ``reopen_count``: never the text, the reference or the contact
+    table), the grievance workflow cases' SLA (``data.sla_hours``: the routing table's time limit for the category
+    and place when the complaint was received) and each case's first ``resolve`` event. "Resolved" and the
+    resolution time are about the first resolution (a reopened complaint was resolved once, and the ``reopened``
+    column says the citizen did not accept it); "within the time limit" compares that first resolution with
+    ``submitted_at + sla_hours``.
+
+    Rows stop at the block: a village's or gram panchayat's monthly complaints are few enough to point at the
+    households that complained (and the category says about what), while a block holds dozens of villages. Counts of
+    complaints describe the service, not a household, so they are published exactly at block level; only the median
+    resolution time is withheld where fewer than ``opendata_min_cell`` complaints were resolved (a median of one or
+    two is one citizen's case, not a statistic of the service).
+
+    Months: the current one and the ``opendata_grievance_months - 1`` before it. An ``all`` row per unit and month
+    (a zero says "no complaint"), a category row where complaints of that category were received.
+    """
+    from jaldpi.core.workflow_models import WorkflowCase, WorkflowEvent
+    from jaldpi.grievances.models import Grievance
+    from jaldpi.grievances.service import SUBJECT_TYPE, WORKFLOW
+
+    g, c, e = Grievance.__table__, WorkflowCase.__table__, WorkflowEvent.__table__
+    months = recent_months(ctx.today, ctx.settings.opendata_grievance_months)
+    since = dt.datetime.combine(dt.date.fromisoformat(months[0] + "-01"), dt.time(), ctx.tz)
+    k = ctx.settings.opendata_min_cell
+    cases = c.c.workflow == WORKFLOW, c.c.subject_type == SUBJECT_TYPE, c.c.opened_at >= since
+    sla_hours: dict[str, float] = {}
+    for row in ctx.session.execute(select(c.c.subject_id, c.c.data).where(*cases)):
+        hours = (row.data or {}).get("sla_hours")
+        if isinstance(hours, int | float) and hours > 0:
+            sla_hours[row.subject_id] = float(hours)
+    first_resolved = {row.subject_id: _aware(row.at) for row in ctx.session.execute(
+        select(c.c.subject_id, func.min(e.c.at).label("at")).join(e, e.c.case_id == c.c.id)
+        .where(*cases, e.c.transition == "resolve").group_by(c.c.subject_id))}
+    # key: (unit path, month, category) -> counters and the resolution hours of its resolved complaints
+    acc: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def cell(path: str, month: str, category: str) -> dict[str, Any]:
+        return acc.setdefault((path, month, category), {
+            "received": 0, "resolved": 0, "resolved_within_sla": 0, "escalated": 0, "reopened": 0, "open": 0,
+            "_hours": []})
+
+    for row in ctx.session.execute(
+            select(g.c.id, g.c.lgd_path, g.c.category, g.c.submitted_at, g.c.closed_at, g.c.escalation_count,
+                   g.c.reopen_count)
+            .where(g.c.deleted_at.is_(None), g.c.submitted_at.is_not(None), g.c.submitted_at >= since)):
+        submitted = _aware(row.submitted_at)
+        month = submitted.astimezone(ctx.tz).strftime("%Y-%m")
+        if month not in months:  # received after the build date (a clock ahead): the next release has it
+            continue
+        resolved = first_resolved.get(str(row.id))
+        hours = (resolved - submitted).total_seconds() / 3600 if resolved is not None else None
+        limit = sla_hours.get(str(row.id))
+        for unit in ctx.published_ancestors(row.lgd_path, GRIEVANCE_LEVELS):
+            for category in ("all", row.category):
+                counts = cell(unit.path, month, category)
+                counts["received"] += 1
+                counts["escalated"] += 1 if row.escalation_count else 0
+                counts["reopened"] += 1 if row.reopen_count else 0
+                counts["open"] += 1 if row.closed_at is None else 0
+                if hours is not None:
+                    counts["resolved"] += 1
+                    counts["resolved_within_sla"] += 1 if limit is not None and hours <= limit else 0
+                    counts["_hours"].append(hours)
+    for unit in ctx.units.values():
+        if unit.level in GRIEVANCE_LEVELS:
+            for month in months:
+                cell(unit.path, month, "all")
+    rows, withheld = [], 0
+    for (path, month, category), counts in acc.items():
+        hours = counts.pop("_hours")
+        small = 0 < counts["resolved"] < k
+        withheld += small
+        value = median(hours)
+        rows.append({**ctx.units[path].lgd_fields(), "_path": path, "month": month, "category": category, **counts,
+                     "median_resolution_hours": None if small or value is None else round(value, 1),
+                     "median_resolution_hours_suppressed": small})
+    rows.sort(key=lambda r: (r["month"], LEVEL_ORDER[r["level"]], r["_path"], r["category"] != "all",
+                             r["category"]))
+    return Built(rows=rows, suppressed_cells=withheld,
+                 metadata={"months": months, "levels": list(GRIEVANCE_LEVELS), "median_min_resolved": k})
+
+
+# --- har_ghar_jal_certification -----------------------------------------------------------------------------
+
+
+def build_har_ghar_jal_certification(ctx: BuildContext) -> Built:
+    """Every village's certification status and dates (public programme information: the JJM dashboard publishes
+    them per village), and villages reported and certified per unit above, from one query over the certification
+    registry. A village without a record is ``not_reported``."""
+    from jaldpi.certification.models import HgjCertification
+
+    c = HgjCertification.__table__
+    records = {row.village_id: row for row in ctx.session.execute(
+        select(c.c.village_id, c.c.status, c.c.reported_on, c.c.resolution_uploaded_on, c.c.certified_on)
+        .where(c.c.deleted_at.is_(None)))}
+    totals = {path: {"villages": 0, "villages_reported": 0, "villages_certified": 0} for path in ctx.units}
+    village_rows: dict[str, dict[str, Any]] = {}
+    for unit in ctx.units.values():
+        if unit.level != "village":
+            continue
+        record = records.get(unit.id)
+        status = record.status if record is not None else "not_reported"
+        village_rows[unit.path] = {
+            "certification_status": status,
+            "reported_on": record.reported_on if record is not None else None,
+            "resolution_on": record.resolution_uploaded_on if record is not None else None,
+            "certified_on": record.certified_on if record is not None else None}
+        for ancestor in ctx.published_ancestors(unit.path):
+            t = totals[ancestor.path]
+            t["villages"] += 1
+            t["villages_reported"] += 1 if status in REPORTED_STATUSES else 0
+            t["villages_certified"] += 1 if status == "certified" else 0
+    rows = [{**unit.lgd_fields(), "_path": unit.path, "certification_status": None, "reported_on": None,
+             "resolution_on": None, "certified_on": None, **village_rows.get(unit.path, {}), **totals[unit.path]}
+            for unit in ctx.units.values()]
+    statuses = defaultdict(int)
+    for row in village_rows.values():
+        statuses[row["certification_status"]] += 1
+    return Built(rows=ctx.sorted_rows(rows), metadata={"villages_by_status": dict(sorted(statuses.items()))})
+
+
 Builder = Callable[[BuildContext], Built]
 
 BUILDERS: dict[str, Builder] = {
@@ -456,4 +606,6 @@ BUILDERS: dict[str, Builder] = {
     "service_levels": build_service_levels,
     "scheme_inventory": build_scheme_inventory,
     "household_connections_dp": build_household_connections_dp,
+    "grievances": build_grievances,
+    "har_ghar_jal_certification": build_har_ghar_jal_certification,
 }

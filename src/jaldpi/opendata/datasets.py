@@ -6,7 +6,8 @@ the household counts, ``formats.py`` writes the files. Every dataset's rows carr
 column right after it (listed in ``columns``, so the published schema is exactly the file's header).
 
 No dataset holds personal data: no names of people, phone numbers, identity numbers, collectors or actors; place
-names are LGD unit names. Grievances are not published yet: the grievance registry does not exist (a later issue).
+names are LGD unit names. Grievances are published as counts per block and month (``grievances``): never their text,
+reference numbers or anything about the complainant.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ class Column:
     household_count: bool = False
     derived_from: tuple[str, ...] = ()
     suppression_flag_for: str | None = None  # set on the companion `<col>_suppressed` column
+    # a statistic over the `small_count_of` count of the same row (a median of durations): withheld when that count
+    # is from 1 to k-1 (k = opendata_min_cell), where it would describe one or a few cases rather than a service
+    small_count_of: str | None = None
 
     @property
     def suppressible(self) -> bool:
-        return self.household_count or bool(self.derived_from)
+        return self.household_count or bool(self.derived_from) or self.small_count_of is not None
 
 
 @dataclass(frozen=True)
@@ -285,8 +289,94 @@ HOUSEHOLD_CONNECTIONS_DP = DatasetSpec(
     ],
 )
 
+GRIEVANCE_LEVELS = ("state", "district", "block")
+
+GRIEVANCES = DatasetSpec(
+    name="grievances",
+    title=_t("Drinking water complaints and their resolution", "पेयजल शिकायतें और उनका समाधान"),
+    description=_t(
+        "Complaints about drinking water supply (no water, low pressure, dirty water, leaks, broken taps, billing, "
+        "...) per block, district and state and per month of receipt: received, resolved, resolved within the "
+        "service time limit, escalated, reopened by the complainant, still open, and the median resolution time, "
+        "per category and in total. Counts only: no complaint text, reference number, place below the block or "
+        "anything about the complainant.",
+        "प्रत्येक ब्लॉक, ज़िला और राज्य में तथा प्राप्ति के प्रत्येक माह में पेयजल आपूर्ति की शिकायतें (पानी नहीं, कम "
+        "दबाव, गंदा पानी, रिसाव, टूटे नल, बिल, ...): प्राप्त, हल, सेवा समय सीमा के भीतर हल, ऊपर भेजी गई, शिकायतकर्ता "
+        "द्वारा दोबारा खोली गई, अभी खुली, और समाधान में लगा माध्यिका समय, श्रेणी के अनुसार और कुल। केवल संख्याएँ: शिकायत का "
+        "पाठ, संदर्भ संख्या, ब्लॉक से नीचे का स्थान या शिकायतकर्ता की कोई जानकारी नहीं।"),
+    sector="drinking_water",
+    granularity=list(GRIEVANCE_LEVELS),
+    frequency="daily",
+    keywords=["grievances", "complaints", "redressal", "service level", "jal jeevan mission"],
+    columns=LGD_COLUMNS + _with_flags([
+        Column("month", "string", _t("Month of receipt", "प्राप्ति का माह"),
+               "Calendar month (IST) in which the complaints were received, YYYY-MM"),
+        Column("category", "string", _t("Category", "श्रेणी"),
+               "all (every category) or a code of the grievance_categories code list (no_water, low_pressure, "
+               "dirty_water, smelly_water, leak_burst, broken_tap, billing, other); category rows only where "
+               "complaints were received"),
+        Column("received", "integer", _t("Received", "प्राप्त"), "Complaints received in the month", "complaints"),
+        Column("resolved", "integer", _t("Resolved", "हल"),
+               "Of those, resolved at least once by the build date (the operator marked them resolved; confirmed, "
+               "awaiting confirmation or reopened since)", "complaints"),
+        Column("resolved_within_sla", "integer", _t("Resolved within time limit", "समय सीमा में हल"),
+               "Of those, first resolved within the time limit set when they were received (the grievance routing "
+               "table's SLA hours for the category and place)", "complaints"),
+        Column("escalated", "integer", _t("Escalated", "ऊपर भेजी गई"),
+               "Of those, escalated at least once (overdue, moved up the LGD hierarchy)", "complaints"),
+        Column("reopened", "integer", _t("Reopened", "दोबारा खोली गई"),
+               "Of those, reopened at least once by the complainant (the resolution was not accepted)", "complaints"),
+        Column("open", "integer", _t("Open", "खुली"), "Of those, not closed at the build date", "complaints"),
+        Column("median_resolution_hours", "number",
+               _t("Median resolution time (hours)", "समाधान में लगा माध्यिका समय (घंटे)"),
+               "Median of the hours from receipt to the first resolution of the resolved complaints, one decimal; "
+               "withheld when fewer than opendata_min_cell complaints were resolved", "hours",
+               small_count_of="resolved"),
+    ]),
+)
+
+# the states of the hgj_certification workflow (src/jaldpi/certification/workflows/hgj_certification.json)
+CERTIFICATION_STATUSES = ("not_reported", "reported", "resolution_uploaded", "returned", "certified", "withdrawn")
+REPORTED_STATUSES = ("reported", "resolution_uploaded", "returned", "certified")
+
+HAR_GHAR_JAL_CERTIFICATION = DatasetSpec(
+    name="har_ghar_jal_certification",
+    title=_t("Har Ghar Jal certification of villages", "गाँवों का हर घर जल प्रमाणन"),
+    description=_t(
+        "Per village: the Har Ghar Jal certification status (reported by the village water committee, Gram Sabha "
+        "resolution uploaded, certified by the district) with its dates; per gram panchayat, block, district and "
+        "state: villages reported and certified. Public programme information, no household data.",
+        "प्रत्येक गाँव के लिए: हर घर जल प्रमाणन की स्थिति (ग्राम जल समिति द्वारा घोषित, ग्राम सभा प्रस्ताव अपलोड, "
+        "ज़िले द्वारा प्रमाणित) और उसकी तारीखें; प्रत्येक ग्राम पंचायत, ब्लॉक, ज़िला और राज्य के लिए: घोषित और "
+        "प्रमाणित गाँव। सार्वजनिक कार्यक्रम जानकारी, परिवारों का कोई डेटा नहीं।"),
+    sector="drinking_water",
+    granularity=list(LEVELS),
+    frequency="daily",
+    keywords=["har ghar jal", "certification", "gram sabha", "villages", "jal jeevan mission"],
+    columns=LGD_COLUMNS + [
+        Column("certification_status", "string", _t("Certification status", "प्रमाणन स्थिति"),
+               "Village rows: not_reported | reported (by the village water committee) | resolution_uploaded (Gram "
+               "Sabha resolution) | returned (sent back for correction) | certified | withdrawn; empty above "
+               "village level"),
+        Column("reported_on", "date", _t("Reported on", "घोषणा की तारीख"),
+               "Village rows: the day (IST) the village was reported Har Ghar Jal"),
+        Column("resolution_on", "date", _t("Gram Sabha resolution on", "ग्राम सभा प्रस्ताव की तारीख"),
+               "Village rows: the day (IST) the Gram Sabha resolution was uploaded"),
+        Column("certified_on", "date", _t("Certified on", "प्रमाणन की तारीख"),
+               "Village rows: the day (IST) the village was certified"),
+        Column("villages", "integer", _t("Villages", "गाँव"), "Villages in the unit (1 for a village row)", "villages"),
+        Column("villages_reported", "integer", _t("Villages reported", "घोषित गाँव"),
+               "Villages reported Har Ghar Jal and not withdrawn: reported, resolution_uploaded, returned or "
+               "certified", "villages"),
+        Column("villages_certified", "integer", _t("Villages certified", "प्रमाणित गाँव"), "Villages certified",
+               "villages"),
+    ],
+)
+
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
-    TAP_COVERAGE, WATER_QUALITY_TESTS, SERVICE_LEVELS, SCHEME_INVENTORY, HOUSEHOLD_CONNECTIONS_DP)}
+    TAP_COVERAGE, WATER_QUALITY_TESTS, SERVICE_LEVELS, SCHEME_INVENTORY, HOUSEHOLD_CONNECTIONS_DP, GRIEVANCES,
+    HAR_GHAR_JAL_CERTIFICATION)}
 
 __all__ = ["Column", "DatasetSpec", "DATASETS", "LEVELS", "LGD_COLUMNS", "HAR_GHAR_JAL_STATUSES",
-           "FUNCTIONAL_STATUSES", "TAP_COMPONENT_TYPES"]
+           "FUNCTIONAL_STATUSES", "TAP_COMPONENT_TYPES", "GRIEVANCE_LEVELS", "CERTIFICATION_STATUSES",
+           "REPORTED_STATUSES"]

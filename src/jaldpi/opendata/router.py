@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, Response
 
 from jaldpi.admin_units.paths import levels_by_letter
 from jaldpi.core.api import node_of
-from jaldpi.core.bulkio import _json_default
+from jaldpi.core.bulkio import json_default
 from jaldpi.core.errors import Conflict, JaldpiError, NotFound, ValidationFailed
 from jaldpi.opendata import catalogue
 from jaldpi.opendata.datasets import DATASETS, LEVELS, DatasetSpec
@@ -160,7 +160,7 @@ def _json_answer(request: Request, release: Release, build: Callable[[], Any], *
         return Response(status_code=304, headers=all_headers)
 
     def render() -> bytes:
-        return orjson.dumps(build(), default=_json_default)
+        return orjson.dumps(build(), default=json_default)
 
     body = _render_cache(request).get(release.id, key, render) if cache else render()
     return Response(body, status_code=status_code, media_type=media_type, headers=all_headers)
@@ -569,7 +569,7 @@ async def ckan_action(request: Request, action: str) -> Response:
     release = _release(request)
     envelope = {"help": _ckan_help(request, action), "success": True, "result": result}
     if request.method == "POST":
-        return Response(orjson.dumps(envelope, default=_json_default), media_type=JSON,
+        return Response(orjson.dumps(envelope, default=json_default), media_type=JSON,
                         headers={"Cache-Control": "no-store"})
     return _json_answer(request, release, lambda: envelope)
 

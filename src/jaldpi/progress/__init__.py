@@ -1,1 +1,2 @@
-"""Scheme physical and financial progress, approved maker-checker through the workflow engine; district and state reports."""
+"""Scheme physical and financial progress, approved maker-checker through the workflow engine; district and
+state reports."""

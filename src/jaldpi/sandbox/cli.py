@@ -186,6 +186,30 @@ def _print_accounts(accounts) -> None:
                       highlight=False, soft_wrap=True)
 
 
+def _operations(node, *, seed: int) -> dict[str, dict[str, int]]:
+    """A little of every operations domain (issue 7) on top of the generated state: documents, staff contacts,
+    progress updates, upkeep, grievances, committee finances and Har Ghar Jal certification, each written through
+    its own services (``jaldpi.<domain>.sandbox.seed_demo``), in the order they depend on each other."""
+    from jaldpi.registries import OPERATIONS_DOMAINS
+
+    counts: dict[str, dict[str, int]] = {}
+    for name in OPERATIONS_DOMAINS:
+        module = __import__(f"jaldpi.{name}.sandbox", fromlist=["seed_demo"])
+        counts[name] = module.seed_demo(node, seed=seed)
+    console.print("operations: " + "; ".join(
+        f"{name} " + ", ".join(f"{k} {v:,}" for k, v in c.items()) for name, c in counts.items()), highlight=False)
+    return counts
+
+
+@app.command("operations")
+def operations_cmd(seed: int = typer.Option(7, help="sandbox seed")) -> None:
+    """Add operations data (progress, grievances, upkeep, finances, HGJ certification) to a generated sandbox."""
+    from jaldpi.app import create_app
+
+    settings, db, _ = _node()
+    _operations(create_app(settings, db).state.node, seed=seed)
+
+
 def demo(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
@@ -209,6 +233,10 @@ def demo(
         _telemetry(db, catalogue, seed=seed, days=telemetry_days, interval_minutes=15, schemes=None)
     accounts = _ensure_accounts(settings, db, state_code, result.sample)
     _print_accounts(accounts)
+    from jaldpi.app import create_app
+
+    app = create_app(settings, db)
+    _operations(app.state.node, seed=seed)
     from jaldpi.opendata.build import build_release  # open data: aggregated, small cells suppressed
 
     release = build_release(db, settings)
@@ -249,7 +277,5 @@ A partner system signs in with client credentials:
         return
     import uvicorn
 
-    from jaldpi.app import create_app
-
     console.print(f"serving on {base} (Ctrl+C to stop)")
-    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info")

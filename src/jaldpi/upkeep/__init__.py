@@ -1,1 +1,2 @@
-"""Asset upkeep: preventive maintenance schedules, breakdown tickets, repairs, condition, downtime and mean time to repair."""
+"""Asset upkeep: preventive maintenance schedules, breakdown tickets, repairs, condition, downtime and mean
+time to repair (docs/upkeep.md)."""

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from jaldpi.admin_units.models import AdminUnit
 from jaldpi.admin_units.paths import letters, path_codes
 from jaldpi.assets.models import Scheme
+from jaldpi.certification.service import public_status
 from jaldpi.core.security import Grant, Principal
+from jaldpi.grievances.service import open_counts_by_village
 from jaldpi.opendata.store import Release
 from jaldpi.service_delivery import service as service_delivery
 from jaldpi.water_quality.service import Period, village_status, village_statuses
@@ -180,6 +182,18 @@ def service_level(session: Session, village: Unit, settings: Any, today: dt.date
             "days_regular": sum(1 for d in days if d["regular"]), "days_potable": sum(1 for d in days if d["quality"]),
             "days_functional": sum(1 for d in days if d["functional"]),
             "average_lpcd": round(sum(lpcds) / len(lpcds), 1) if lpcds else None}
+
+
+def open_grievances(session: Session, village: Unit) -> int:
+    """Grievances about ``village`` not yet closed (one set-based count in the grievance service; no text, no
+    complainant)."""
+    return int(open_counts_by_village(session, [village.id]).get(str(village.id), 0))
+
+
+def certification_status(session: Session, village: Unit) -> dict[str, Any] | None:
+    """The village's Har Ghar Jal certification (status, reported / resolution / certified dates, public documents
+    once certified), or None when the village has not been reported Har Ghar Jal yet (one set-based read)."""
+    return public_status(session, [village.id]).get(str(village.id))
 
 
 def quality_counts(session: Session, unit: Unit, period_days: int) -> dict[str, int]:

@@ -95,7 +95,7 @@ def _sign(secret: str, nonce: str) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The request's valid CSRF cookie value, or a new signed one (set on the response by ``_with_csrf``)."""
+    """The request's valid CSRF cookie value, or a new signed one (set on the response by ``with_csrf``)."""
     secret = node_of(request).settings.secret_key
     current = request.cookies.get(CSRF_COOKIE, "")
     if _csrf_valid(secret, current):
@@ -109,10 +109,12 @@ def _csrf_valid(secret: str, value: str) -> bool:
     return bool(nonce and signature) and hmac.compare_digest(signature, _sign(secret, nonce))
 
 
-def _with_csrf(request: Request, response: Response, token: str) -> Response:
+def with_csrf(request: Request, response: Response, token: str, path: str = "/officials") -> Response:
+    """Set the CSRF cookie ``token`` (from :func:`csrf_token`) on ``response`` when the request did not carry it;
+    ``path``: the pages whose forms post with it (the Citizen Corner's forms use ``/citizen``)."""
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
-                            path="/officials")
+                            path=path)
     return response
 
 
@@ -409,7 +411,7 @@ def login_form(request: Request, next: str | None = None) -> Response:  # noqa: 
     response = _render(request, "officials/login.html", {
         "csrf_token": token, "next": _safe_next(next), "error": None, "username": "", "missing": [],
         "signed_out": request.query_params.get("signed_out") == "1"})
-    return _with_csrf(request, response, token)
+    return with_csrf(request, response, token)
 
 
 def _check_password(node, username: str, password: str) -> list[Grant]:
@@ -442,7 +444,7 @@ async def login(request: Request) -> Response:
         response = _render(request, "officials/login.html", {"csrf_token": token, "next": target, "error": error,
                                                               "username": username, "missing": missing,
                                                               "signed_out": False}, status)
-        return _with_csrf(request, response, token)
+        return with_csrf(request, response, token)
     access, expires = issue_token(secret=node.settings.secret_key, issuer=node.settings.node_id, subject=username,
                                   kind="person", grants=grants, minutes=node.settings.access_token_minutes)
     response = RedirectResponse(target, status_code=303)
@@ -459,7 +461,7 @@ def logout_form(request: Request) -> Response:
     token = csrf_token(request)
     response = _render(request, "officials/logout.html", {"csrf_token": token, "official": principal.subject,
                                                            "error": None})
-    return _with_csrf(request, response, token)
+    return with_csrf(request, response, token)
 
 
 @router.post("/logout")
@@ -470,7 +472,7 @@ async def logout(request: Request) -> Response:
         token = csrf_token(request)
         response = _render(request, "officials/logout.html", {"csrf_token": token, "error": f"login.error_{problem}",
                                                                "official": None}, 403)
-        return _with_csrf(request, response, token)
+        return with_csrf(request, response, token)
     response = RedirectResponse("/officials/login?signed_out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
     return response
@@ -506,4 +508,4 @@ def _page(request: Request, principal: Principal, board: Dashboard, message: str
     response = _render(request, "officials/dashboard.html", {
         "official": principal.subject, "board": board, "panels": board.panels, "message": message,
         "csrf_token": token}, status_code)
-    return _with_csrf(request, response, token)
+    return with_csrf(request, response, token)

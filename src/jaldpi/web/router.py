@@ -3,6 +3,7 @@
 Pages: home with search, village search (``/citizen/villages?q=``), village page, district and state dashboards,
 open datasets (``/citizen/data/``) and one dataset (``/citizen/data/{name}``) with schema.org Dataset JSON-LD.
 Each page reads with a few set-based queries (``citizen.py``) and the cached rows of the latest open-data release.
+The complaint pages (report a problem, track, confirm, reopen) are in ``complaints.py``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from jaldpi.opendata.catalogue import schema_org_dataset
 from jaldpi.opendata.datasets import DATASETS, DatasetSpec
 from jaldpi.opendata.store import Release, latest_release
 from jaldpi.standard.codelists import codelist
-from jaldpi.web import charts, citizen
+from jaldpi.web import charts, citizen, complaints
 from jaldpi.web.i18n import Translator, language_of
 from jaldpi.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(complaints.router)  # report a problem, track it, confirm or reopen it
 
 _STATIC_TYPES = {"css": "text/css; charset=utf-8"}
 DOWNLOAD_FORMATS = ("csv", "parquet", "geojson", "datapackage")
@@ -34,6 +36,8 @@ WQ_TONES = {"safe": "good", "unsafe": "bad", "not_tested": "unknown"}
 VERDICT_TONES = {"safe": "good", "unsafe": "bad", "incomplete": "partial", "pending": "unknown"}
 FUNCTIONAL_TONES = {"functional": "good", "partially_functional": "partial", "non_functional": "bad",
                     "no_data": "unknown"}
+CERT_TONES = {"certified": "good", "resolution_uploaded": "partial", "reported": "partial", "returned": "bad",
+              "withdrawn": "unknown", "not_reported": "unknown"}
 
 
 def _node(request: Request):
@@ -146,6 +150,8 @@ def village(request: Request, lgd_code: str) -> Response:
         schemes = citizen.schemes_serving(session, unit)
         quality = citizen.water_quality(session, unit, settings.wq_status_period_days)
         service = citizen.service_level(session, unit, settings)
+        open_grievances = citizen.open_grievances(session, unit)
+        certification = citizen.certification_status(session, unit)
     coverage = _coverage_view(index.coverage.get(("village", unit.lgd_code))) if index else None
     t = Translator(language_of(request))
     chart = charts.daily_chart(
@@ -161,7 +167,8 @@ def village(request: Request, lgd_code: str) -> Response:
         "release": release, "chart": chart, "now": dt.datetime.now(dt.UTC),
         "label": lambda name, code: _code_label(name, code, t.language),
         "parameter": lambda code: _parameter_label(t, code),
-        "hgj_tone": HGJ_TONES, "wq_tone": WQ_TONES, "verdict_tone": VERDICT_TONES,
+        "hgj_tone": HGJ_TONES, "wq_tone": WQ_TONES, "verdict_tone": VERDICT_TONES, "cert_tone": CERT_TONES,
+        "open_grievances": open_grievances, "certification": certification,
         "min_cell": getattr(settings, "opendata_min_cell", 10)}, cache_control=_cache(request))
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jaldpi import __version__
-from jaldpi.core.bulkio import _json_default
+from jaldpi.core.bulkio import json_default
 from jaldpi.core.db import Database
 from jaldpi.core.errors import ValidationFailed
 from jaldpi.core.feed import FeedTypes, read_change, read_changes
@@ -87,7 +87,7 @@ def event_body(node_id: str, subscription_id: uuid.UUID, created_at: dt.datetime
     return orjson.dumps({
         "id": f"{node_id}:{item['seq']}", "type": f"{item['record_type']}.{item['operation']}",
         "subscription_id": str(subscription_id), "created_at": _aware(created_at), "data": item,
-    }, default=_json_default, option=orjson.OPT_UTC_Z)
+    }, default=json_default, option=orjson.OPT_UTC_Z)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -341,7 +341,7 @@ def ping(db: Database, sender: Sender, node_id: str, subscription_id: uuid.UUID,
     body = orjson.dumps({"id": f"{node_id}:ping:{delivery_id}", "type": "ping",
                          "subscription_id": str(subscription_id), "created_at": now,
                          "data": {"message": "ping from jaldpi node " + node_id}},
-                        default=_json_default, option=orjson.OPT_UTC_Z)
+                        default=json_default, option=orjson.OPT_UTC_Z)
     outcome = sender.post(url, secret, body, event_type="ping", delivery_id=delivery_id)
     delivery = WebhookDelivery(
         id=delivery_id, subscription_id=subscription_id, kind="ping", seq=None,

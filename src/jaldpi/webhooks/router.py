@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
-from jaldpi.core.api import Node, _refuse_query, current_principal, json_response, node_of
+from jaldpi.core.api import Node, current_principal, json_response, node_of, refuse_unknown_query
 from jaldpi.core.security import Principal
 from jaldpi.webhooks import service
 from jaldpi.webhooks.dispatcher import Sender, ping
@@ -70,7 +70,7 @@ def _page_size(node: Node, limit: int | None) -> int:
 def create(request: Request, body: dict[str, Any] = Body(...),
            principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     ctx = _context(node)
     with node.db.unit_of_work() as session:
         sub, secret = service.create_subscription(session, ctx, principal, body)
@@ -85,7 +85,7 @@ def list_subscriptions(request: Request, limit: int | None = Query(None, ge=1), 
     from jaldpi.core.pagination import decode_cursor, encode_cursor
 
     node = node_of(request)
-    _refuse_query(request, {"limit", "after"})
+    refuse_unknown_query(request, {"limit", "after"})
     service.require_signed_in(principal)
     size = _page_size(node, limit)
     stmt = service.visible_subscriptions(principal).order_by(WebhookSubscription.id).limit(size + 1)
@@ -101,7 +101,7 @@ def list_subscriptions(request: Request, limit: int | None = Query(None, ge=1), 
 @router.get("/{subscription_id}", summary="One subscription, with its delivery counts by status")
 def read(request: Request, subscription_id: str, principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     with node.db.unit_of_work(write=False) as session:
         sub = service.get_subscription(session, principal, subscription_id)
         out = service.subscription_dict(sub, _context(node).feed_types)
@@ -115,7 +115,7 @@ def read(request: Request, subscription_id: str, principal: Principal = Depends(
 def patch(request: Request, subscription_id: str, body: dict[str, Any] = Body(...),
           principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     ctx = _context(node)
     with node.db.unit_of_work() as session:
         sub = service.update_subscription(session, ctx, principal, subscription_id, body)
@@ -126,7 +126,7 @@ def patch(request: Request, subscription_id: str, body: dict[str, Any] = Body(..
 @router.delete("/{subscription_id}", summary="Delete a subscription and its delivery log", status_code=204)
 def delete(request: Request, subscription_id: str, principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     with node.db.unit_of_work() as session:
         service.delete_subscription(session, principal, subscription_id)
     return Response(status_code=204)
@@ -138,7 +138,7 @@ def delete(request: Request, subscription_id: str, principal: Principal = Depend
 def replay(request: Request, subscription_id: str, body: dict[str, Any] = Body(...),
            principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     with node.db.unit_of_work() as session:
         sub = service.replay(session, principal, subscription_id, body)
         out = service.subscription_dict(sub, _context(node).feed_types)
@@ -151,7 +151,7 @@ def deliveries(request: Request, subscription_id: str,
                limit: int | None = Query(None, ge=1), after: str | None = None,
                principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request, {"status", "limit", "after"})
+    refuse_unknown_query(request, {"status", "limit", "after"})
     with node.db.unit_of_work(write=False) as session:
         page = service.list_deliveries(session, principal, subscription_id, status=status,
                                        limit=_page_size(node, limit), after=after)
@@ -162,7 +162,7 @@ def deliveries(request: Request, subscription_id: str,
 def retry(request: Request, subscription_id: str, delivery_id: str,
           principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     with node.db.unit_of_work() as session:
         delivery = service.retry_dead_letter(session, principal, subscription_id, delivery_id)
         out = service.delivery_dict(delivery)
@@ -173,7 +173,7 @@ def retry(request: Request, subscription_id: str, delivery_id: str,
 def send_ping(request: Request, subscription_id: str,
               principal: Principal = Depends(current_principal)) -> Response:
     node = node_of(request)
-    _refuse_query(request)
+    refuse_unknown_query(request)
     ctx = _context(node)
     with node.db.unit_of_work(write=False) as session:
         sub = service.get_subscription(session, principal, subscription_id)

@@ -1,6 +1,7 @@
 """What a person does in a real browser (headless Chromium): find a village and read its story, switch to Hindi
-and back, download an open dataset, sign in as an official and see the dashboard, and reach the page with the
-keyboard alone. Every step leaves a screenshot in test-artifacts/screenshots/."""
+and back, download an open dataset, sign in as an official and see the dashboard, reach the page with the
+keyboard alone, and file a complaint about a village's water and track it. Every step leaves a screenshot in
+test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from tests.web.browser.conftest import Site, wait_for
 
@@ -129,3 +131,31 @@ def test_keyboard_reaches_the_skip_link_and_the_search_box(browser, site: Site, 
         browser.switch_to.active_element.send_keys(Keys.TAB)
     assert browser.switch_to.active_element.get_attribute("id") == "village-q", "Tab never reached the search box"
     screenshot("10-keyboard-search-box")
+
+
+def test_citizen_files_a_complaint_and_tracks_it(browser, site: Site, screenshot):
+    village = site.sample["village"]
+    open_page(browser, site, f"/citizen/village/{village}?lang=en")
+    browser.find_element(By.ID, "report-link").click()
+    wait_for(lambda: browser.current_url.split("?")[0].endswith(f"/citizen/village/{village}/report"),
+             "the report form")
+    Select(browser.find_element(By.ID, "report-category")).select_by_value("low_pressure")
+    browser.find_element(By.ID, "report-description").send_keys("Very low pressure at the tail end since a week")
+    screenshot("11-report-a-problem")
+    browser.find_element(By.CSS_SELECTOR, "form.citizen button[type=submit]").click()
+    reference = wait_for(lambda: browser.find_elements(By.ID, "grievance-reference"), "the reference number")[0].text
+    pin = browser.find_element(By.ID, "grievance-pin").text
+    assert reference and len(pin) == 6 and pin.isdigit()
+    assert pin not in browser.current_url  # the PIN is never in a URL
+    screenshot("12-complaint-registered")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Track this complaint").click()
+    wait_for(lambda: browser.find_elements(By.ID, "grievance-status"), "the tracking page")
+    assert reference in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_element(By.ID, "grievance-status").text.strip()
+    # the home page's box finds it too
+    open_page(browser, site, "/citizen/?lang=en")
+    box = browser.find_element(By.ID, "track-ref")
+    box.send_keys(reference.lower())
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: browser.find_elements(By.ID, "grievance-status"), "the tracking page from the home page")
+    screenshot("13-track-a-complaint")
