@@ -225,3 +225,57 @@ def test_sms_grammar_and_references():
     assert grammar.parse("JAL").command == "help" and grammar.parse("STATUS GRV-7K3M9Q2XWZ").command == "help"
     assert normalise_reference("grv-0o1il-23456") == "GRV-00111" + "23456"
     assert normalise_reference("GRV-123") is None
+
+
+def test_routing_by_asset_sends_a_multi_village_schemes_bulk_works_to_the_block(gclient, gnode, operator, block):
+    """routing.json `assets`: a leak at an MVS treatment plant is the block engineer's, not the village operator's;
+    the same scheme's other grievances, and an SVS's treatment plant, stay with the village."""
+    from jaldpi.core.registry import Strategy
+    from tests.helpers import ROOT
+
+    with gnode.db.unit_of_work() as session:
+        schemes = gnode.catalogue["schemes"].import_records(session, ROOT, [
+            {"code": "SCH-MVS", "name": "Two-village scheme", "scheme_type": "mvs", "villages": [500001, 500002]},
+            {"code": "SCH-SVS", "name": "One-village scheme", "scheme_type": "svs", "villages": [500001]}],
+            strategy=Strategy.create)
+        assert schemes.status == "ok", schemes.to_dict()
+        components = gnode.catalogue["components"].import_records(session, ROOT, [
+            {"code": "CMP-MVS-WTP", "scheme": {"code": "SCH-MVS"}, "component_type": "treatment_plant",
+             "name": "WTP"},
+            {"code": "CMP-SVS-WTP", "scheme": {"code": "SCH-SVS"}, "component_type": "treatment_plant",
+             "name": "Village filter"}], strategy=Strategy.create)
+        assert components.status == "ok", components.to_dict()
+    headers = token(gclient, "block-4001")  # staff entering calls name the asset (the public form does not)
+
+    def call(**fields):
+        body = {"village": 500001, "description": "reported by phone", "channel": "staff_call"} | fields
+        r = gclient.post("/api/v1/grievances", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    mvs_plant = call(category="leak_burst", component="CMP-MVS-WTP")
+    mvs_other = call(category="low_pressure", scheme="SCH-MVS")
+    svs_plant = call(category="leak_burst", component="CMP-SVS-WTP")
+    with gnode.db.unit_of_work(write=False) as session:
+        rows = {r.code: r for r in session.execute(select(Grievance.__table__)).all()}
+    assert {k: (rows[g["reference"]].routed_to_role, rows[g["reference"]].routed_to_path)
+            for k, g in (("mvs_plant", mvs_plant), ("mvs_other", mvs_other), ("svs_plant", svs_plant))} == {
+        "mvs_plant": ("block_official", BLOCK_4001), "mvs_other": ("vwsc_operator", V1),
+        "svs_plant": ("vwsc_operator", V1)}
+    history = gclient.get(f"{PUBLIC}/{mvs_plant['reference']}").json()
+    assert history["status"] == "assigned"
+
+
+def test_a_routing_table_with_a_bad_asset_rule_is_refused():
+    import json
+
+    import pytest
+
+    from jaldpi.grievances import routing
+
+    data = json.loads(routing.PACKAGED.read_text(encoding="utf-8"))
+    data["assets"] = [{"scheme_types": ["mega"], "component_types": ["treatment_plant"], "level": "ward"}]
+    with pytest.raises(routing.RoutingError) as err:
+        routing.parse(data, "test")
+    assert "assets[0]: level 'ward' is not in the chain" in str(err.value)
+    assert "assets[0].scheme_types: unknown codes ['mega']" in str(err.value)

@@ -5,9 +5,11 @@ when the workflows are registered (node start-up) and when a state's file is fir
 ``grievance_categories`` code list must be routed, every role must exist in the ``roles`` code list, every level must
 be a level of the chain, and the chain must climb the LGD hierarchy (village -> block -> district -> state).
 
-:func:`route` decides where a new grievance goes: the category's level and role, unless no active account holds
-that role over the village, in which case the next level of the chain up, and so on (the state level is always
-kept: someone answers for the state).
+:func:`route` decides where a new grievance goes: the category's level and role — raised by an ``assets`` rule when
+the grievance names an asset that someone further up runs (a multi-village scheme's treatment plant is the
+department's engineers' or their agency's, not one village's operator) — unless no active account holds that role
+over the village, in which case the next level of the chain up, and so on (the state level is always kept: someone
+answers for the state).
 """
 
 from __future__ import annotations
@@ -45,6 +47,22 @@ class CategoryRoute(BaseModel):
     reason: str | None = None
 
 
+class AssetRoute(BaseModel):
+    """Grievances about these assets start at least at ``level``. An empty list matches any value of that field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    scheme_types: tuple[str, ...] = Field((), description="codes of scheme_types (e.g. mvs)")
+    component_types: tuple[str, ...] = Field((), description="codes of component_types (e.g. treatment_plant)")
+    level: str
+    reason: str | None = None
+
+    def matches(self, scheme_type: str | None, component_type: str | None) -> bool:
+        if scheme_type is None and component_type is None:
+            return False
+        return ((not self.scheme_types or scheme_type in self.scheme_types)
+                and (not self.component_types or component_type in self.component_types))
+
+
 class RoutingTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = "grievance_routing"
@@ -52,6 +70,7 @@ class RoutingTable(BaseModel):
     description: str | None = None
     chain: tuple[ChainStep, ...] = Field(min_length=1)
     categories: dict[str, CategoryRoute]
+    assets: tuple[AssetRoute, ...] = ()
 
     def role_at(self, level: str) -> str:
         for step in self.chain:
@@ -93,6 +112,13 @@ def problems_of(table: RoutingTable) -> list[str]:
     for code, route in table.categories.items():
         if route.level not in levels:
             problems.append(f"category '{code}': level '{route.level}' is not in the chain")
+    for i, rule in enumerate(table.assets):
+        if rule.level not in levels:
+            problems.append(f"assets[{i}]: level '{rule.level}' is not in the chain")
+        for field, codelist in (("scheme_types", "scheme_types"), ("component_types", "component_types")):
+            unknown = sorted(set(getattr(rule, field)) - set(codes(codelist)))
+            if unknown:
+                problems.append(f"assets[{i}].{field}: unknown codes {unknown}")
     return problems
 
 
@@ -145,15 +171,22 @@ def has_responder(session: Session, role: str, path: str) -> bool:
 
 
 def route(session: Session, table: RoutingTable, category: str, village_path: str,
-          letters: dict[str, str]) -> dict[str, Any]:
-    """Where a new grievance of ``category`` in the village at ``village_path`` goes.
+          letters: dict[str, str], *, scheme_type: str | None = None,
+          component_type: str | None = None) -> dict[str, Any]:
+    """Where a new grievance of ``category`` in the village at ``village_path`` goes; ``scheme_type`` and
+    ``component_type`` describe the asset it names, if any (an ``assets`` rule may start it higher up the chain).
 
     Returns ``{"level", "role", "path", "sla_hours", "skipped": [levels without a responder]}``. Levels missing from
     the village's path (a state without blocks in its LGD data) are skipped too.
     """
     cat = table.categories[category]
+    names = [step.level for step in table.chain]
+    start, asset_reason = cat.level, None
+    for rule in table.assets:
+        if rule.matches(scheme_type, component_type) and names.index(rule.level) > names.index(start):
+            start, asset_reason = rule.level, rule.reason
     skipped: list[str] = []
-    steps = table.levels_from(cat.level)
+    steps = table.levels_from(start)
     for i, step in enumerate(steps):
         path = cut_path(village_path, letters[step.level]) if step.level in letters else None
         if path is None:
@@ -162,7 +195,7 @@ def route(session: Session, table: RoutingTable, category: str, village_path: st
         last = i == len(steps) - 1
         if last or has_responder(session, step.role, path):
             return {"level": step.level, "role": step.role, "path": path, "sla_hours": cat.sla_hours,
-                    "skipped": skipped}
+                    "skipped": skipped, "asset_rule": asset_reason}
         skipped.append(step.level)
     raise RoutingError(f"no level of the chain fits the place {village_path}")
 

@@ -126,6 +126,21 @@ def _village(session: Session, village: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------------- submit
 
+def _asset_kinds(session: Session, catalogue: Any, principal: Principal, scheme: Any,
+                 component: Any) -> tuple[str | None, str | None]:
+    """The scheme type and component type of the asset a grievance names (for routing). A reference that does not
+    resolve gives None here; the grievance's own write then refuses it with the registry's error."""
+    component_row = scheme_row = None
+    if component is not None:
+        component_row = catalogue["components"].resolve(session, principal, [component], None)[0][0]
+    if scheme is not None:
+        scheme_row = catalogue["schemes"].resolve(session, principal, [scheme], None)[0][0]
+    elif component_row is not None:
+        scheme_row = catalogue["schemes"].resolve(session, principal, [str(component_row["scheme_id"])], None)[0][0]
+    return (scheme_row["scheme_type"] if scheme_row else None,
+            component_row["component_type"] if component_row else None)
+
+
 def submit_grievance(session: Session, settings: Any, principal_or_actor: Principal | str | None, *, village: Any,
                      category: str, description: str, channel: str, phone: str | None = None,
                      name: str | None = None, language: str = "en", scheme: Any = None, component: Any = None,
@@ -162,7 +177,6 @@ def submit_grievance(session: Session, settings: Any, principal_or_actor: Princi
         raise routing.RoutingError("; ".join(mismatch))
     from jaldpi.admin_units.paths import letters
 
-    route = routing.route(session, table, category, unit["lgd_path"], letters())
     if isinstance(principal_or_actor, Principal) and not principal_or_actor.is_anonymous:
         writer: Principal = principal_or_actor
         opener: Principal | str = principal_or_actor
@@ -170,6 +184,9 @@ def submit_grievance(session: Session, settings: Any, principal_or_actor: Princi
         actor = principal_or_actor if isinstance(principal_or_actor, str) else f"system:{channel}"
         writer = system_principal(actor, unit["lgd_path"], settings.node_id)
         opener = actor
+    scheme_type, component_type = _asset_kinds(session, engine.catalogue, writer, scheme, component)
+    route = routing.route(session, table, category, unit["lgd_path"], letters(), scheme_type=scheme_type,
+                          component_type=component_type)
     rid = new_id()
     while _DIGIT_RUN.search(mint_reference(rid)):
         rid = new_id()
@@ -197,7 +214,8 @@ def submit_grievance(session: Session, settings: Any, principal_or_actor: Princi
          "channel": channel, "language": language, "routing_version": table.version},
         assigned_path=route["path"], assignee_role=route["role"], now=now,
         note=f"routed to {route['role']} at {route['level']}" + (f" (nobody holds the role at {skipped})"
-                                                                  if skipped else ""))
+                                                                  if skipped else "")
+        + (f"; asset: {route['asset_rule']}" if route["asset_rule"] else ""))
     pin = new_pin()
     contacts_of(engine.catalogue).set_pin(session, rid, pin)
     grievance = {**record, "id": rid, "due_at": _aware(case.due_at)}
