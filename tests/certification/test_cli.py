@@ -39,4 +39,4 @@ def test_status_and_summary(hgj_client, people, cli):
                for i in json.loads(cli("summary", "--json"))}
     assert summary == {745: (3, 2, 0), 746: (1, 0, 0)}
     assert "total" in cli("summary", "--within", "state:28")
-    assert "no unit" in cli("summary", "--within", "district:999", code=2)
+    assert "no district with LGD code 999" in " ".join(cli("summary", "--within", "district:999", code=2).split())

@@ -9,6 +9,25 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+
+def within_option(session, within: str | None) -> str | None:
+    """A command's ``--within`` (``district:745`` or a path such as ``/S28/D745/``) -> the unit's path; None when
+    not given. A malformed value or a unit that does not exist is a usage error naming ``--within`` (exit 2)."""
+    if not within:
+        return None
+    from jaldpi.admin_units.service import unit_path
+    from jaldpi.core.errors import ValidationFailed
+
+    try:
+        path = unit_path(session, within)
+    except ValidationFailed as exc:
+        raise typer.BadParameter(exc.message, param_hint="--within") from exc
+    if path is None:
+        level, _, code = within.partition(":")
+        raise typer.BadParameter(f"no {level} with LGD code {code}", param_hint="--within")
+    return path
+
+
 app = typer.Typer(help="LGD directory.", no_args_is_help=True)
 
 

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jaldpi.admin_units.cli import within_option
+
 app = typer.Typer(help="Har Ghar Jal certification (reported -> Gram Sabha resolution and video -> certified) and "
                   "Village Action Plans.", no_args_is_help=True)
 out = Console()
@@ -24,21 +26,6 @@ def _operator():
     return Principal("cli:operator", "system", (Grant("node_admin", "/"),), role_permissions())
 
 
-def _within(session, within: str | None) -> str:
-    if not within:
-        return "/"
-    from jaldpi.admin_units.service import unit_path
-    from jaldpi.core.errors import ValidationFailed
-
-    try:
-        path = unit_path(session, within)
-    except ValidationFailed as exc:
-        raise typer.BadParameter(exc.message, param_hint="--within") from exc
-    if path is None:
-        raise typer.BadParameter(f"no unit {within}", param_hint="--within")
-    return path
-
-
 @app.command("status")
 def status(within: str = typer.Option(None, "--within", help="district:745, block:4001 or a path"),
            only: str = typer.Option(None, "--status", help="only this status (code list hgj_statuses)"),
@@ -49,7 +36,7 @@ def status(within: str = typer.Option(None, "--within", help="district:745, bloc
 
     db = database()
     with db.unit_of_work(write=False) as session:
-        items = village_statuses(session, _operator(), _within(session, within), status=only)
+        items = village_statuses(session, _operator(), (within_option(session, within) or "/"), status=only)
     if as_json:
         print(json.dumps(items, indent=1, ensure_ascii=False))
         return
@@ -70,7 +57,7 @@ def summary(within: str = typer.Option(None, "--within", help="state:28, distric
 
     db = database()
     with db.unit_of_work(write=False) as session:
-        items = status_counts(session, _within(session, within))
+        items = status_counts(session, (within_option(session, within) or "/"))
     if as_json:
         print(json.dumps(items, indent=1, ensure_ascii=False))
         return

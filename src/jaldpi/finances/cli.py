@@ -42,16 +42,14 @@ def demand(month: str = typer.Option(..., "--month", help="The month billed, YYY
            within: str = typer.Option("/", "--within", help="Jurisdiction path such as /S28/D745/ or district:745"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Generate the month's demand for every connected household without one (idempotent)."""
-    from jaldpi.admin_units.service import unit_path
+    from jaldpi.admin_units.cli import within_option
     from jaldpi.core.errors import JaldpiError
     from jaldpi.finances.service import generate_demand
 
     settings, db, catalogue = _node()
     try:
         with db.unit_of_work() as session:
-            path = unit_path(session, within)
-            if path is None:
-                raise typer.BadParameter(f"no unit {within}", param_hint="--within")
+            path = within_option(session, within) or "/"
             result = generate_demand(session, catalogue, _operator(), month, path,
                                      lookback_days=settings.finances_reading_lookback_days,
                                      work_mem_mb=settings.finances_demand_work_mem_mb,

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jaldpi.admin_units.cli import within_option
+
 app = typer.Typer(help="Scheme physical and financial progress, approved maker-checker through the workflow engine; "
                   "district and state reports.", no_args_is_help=True)
 out = Console()
@@ -28,9 +30,7 @@ def report_command(
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Physical progress (cost-weighted), finances by funding share and pending approvals per unit."""
-    from jaldpi.admin_units.service import unit_path
     from jaldpi.cli import database
-    from jaldpi.core.errors import ValidationFailed
     from jaldpi.progress import reports
 
     if level not in reports.LEVELS:
@@ -39,14 +39,7 @@ def report_command(
         raise typer.BadParameter("one of table, json, csv", param_hint="--format")
     db = database()
     with db.unit_of_work(write=False) as session:
-        path = None
-        if within:
-            try:
-                path = unit_path(session, within)
-            except ValidationFailed as exc:
-                raise typer.BadParameter(exc.message, param_hint="--within") from exc
-            if path is None:
-                raise typer.BadParameter(f"no unit {within}", param_hint="--within")
+        path = within_option(session, within)
         result = reports.progress_report(session, _operator(), level, path)
     if fmt == "json":
         print(json.dumps(result, indent=1, ensure_ascii=False, default=str))

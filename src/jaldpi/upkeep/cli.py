@@ -9,6 +9,8 @@ import zoneinfo
 
 import typer
 
+from jaldpi.admin_units.cli import within_option
+
 app = typer.Typer(help="Asset upkeep: preventive maintenance schedules, breakdown tickets, repairs, condition, "
                   "downtime and mean time to repair.", no_args_is_help=True)
 
@@ -21,17 +23,6 @@ def _context():
     settings = get_settings()
     engine = build_workflows()
     return settings, database(), build_catalogue(settings, engine), engine
-
-
-def _within(session, within: str | None) -> str | None:
-    from jaldpi.admin_units.service import unit_path
-
-    if not within:
-        return None
-    path = unit_path(session, within)
-    if path is None:
-        raise typer.BadParameter(f"no unit {within}", param_hint="--within")
-    return path
 
 
 def _today(settings) -> dt.date:
@@ -59,7 +50,7 @@ def plan(through: str = typer.Option(None, "--through", help="create PM tasks du
     try:
         with db.unit_of_work() as session:
             result = plan_tasks(session, system_principal(), _date(through, "--through") or _today(settings),
-                                schedules=schedules_from_settings(settings), within=_within(session, within),
+                                schedules=schedules_from_settings(settings), within=within_option(session, within),
                                 catalogue=catalogue)
     finally:
         db.dispose()
@@ -92,7 +83,7 @@ def overdue(level: str = typer.Option("block", "--level", help="block | district
     try:
         with db.unit_of_work(write=False) as session:
             result = overdue_pm(session, system_principal(), as_of=_date(as_of, "--as-of") or _today(settings),
-                                level=level, within=_within(session, within))
+                                level=level, within=within_option(session, within))
     finally:
         db.dispose()
     typer.echo(json.dumps(result))
@@ -114,7 +105,7 @@ def report(level: str = typer.Option("block", "--level", help="scheme | block | 
         with db.unit_of_work(write=False) as session:
             result = mttr_report(session, system_principal(), level=level,
                                  period=Period.of_dates(start, end, settings.telemetry_timezone),
-                                 within=_within(session, within), grace_days=settings.upkeep_pm_grace_days)
+                                 within=within_option(session, within), grace_days=settings.upkeep_pm_grace_days)
     finally:
         db.dispose()
     typer.echo(json.dumps(result))

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jaldpi.admin_units.cli import within_option
+
 out = Console()
 err = Console(stderr=True)
 
@@ -25,23 +27,6 @@ def _operator():
     from jaldpi.standard.codelists import role_permissions
 
     return Principal("cli:operator", "system", (Grant("node_admin", "/"),), role_permissions())
-
-
-def _resolve_within(session, within: str | None) -> str | None:
-    """``district:745`` -> that unit's path; a path is taken as is. Exit 2 on a unit that does not exist."""
-    if not within:
-        return None
-    from jaldpi.admin_units.service import unit_path
-    from jaldpi.core.errors import ValidationFailed
-
-    try:
-        path = unit_path(session, within)
-    except ValidationFailed as exc:
-        raise typer.BadParameter(exc.message, param_hint="--within") from exc
-    if path is None:
-        level, _, code = within.partition(":")
-        raise typer.BadParameter(f"no {level} with LGD code {code}", param_hint="--within")
-    return path
 
 
 def _read_text(source: str) -> str:
@@ -140,7 +125,7 @@ def status_command(
              else end - dt.timedelta(days=settings.wq_status_period_days))
     db = database()
     with db.unit_of_work(write=False) as session:
-        path = _resolve_within(session, within)
+        path = within_option(session, within)
         items = sorted(service.village_statuses(session, _operator(), service.Period(start, end), path).values(),
                        key=lambda v: v["lgd_path"])
     counts = {k: sum(1 for v in items if v["status"] == k) for k in ("safe", "unsafe", "not_tested")}
@@ -175,7 +160,7 @@ def overdue_command(
     day = _date(as_of, "--as-of") or dt.date.today()
     db = database()
     with db.unit_of_work(write=False) as session:
-        path = _resolve_within(session, within)
+        path = within_option(session, within)
         items = service.surveillance(session, _operator(), day, within=path,
                                      chemical_interval_days=settings.wq_chemical_interval_days,
                                      pre_months=tuple(settings.wq_pre_monsoon_months))
@@ -247,7 +232,7 @@ def report_command(
              else end - dt.timedelta(days=settings.wq_status_period_days))
     db = database()
     with db.unit_of_work(write=False) as session:
-        path = _resolve_within(session, within)
+        path = within_option(session, within)
         who = _operator()
         if kind == "wq1":
             year = year or dt.date.today().year
