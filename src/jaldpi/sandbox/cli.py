@@ -260,6 +260,10 @@ a sandbox, not for real data.[/]
   water quality of the villages:       {base}/api/v1/water-quality/village-status
   open contamination cases:            {base}/api/v1/cases?status=open
   IS 10500 rule set (public):          {base}/api/v1/water-quality/ruleset
+  report a problem in that village:    {base}/citizen/village/{village}/report
+  Open311 GeoReport v2 services:       {base}/open311/v2/services.json
+  Har Ghar Jal certification summary:  {base}/public/v1/hgj/summary
+  progress per district (sign in):     {base}/api/v1/progress/reports/district
 
 Get a token as the district official and list households of the district:
 
