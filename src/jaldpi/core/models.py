@@ -27,6 +27,17 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime read from a timezone-aware column, made aware: SQLite hands back naive values, stored in UTC;
+    PostgreSQL's (aware, in the session's time zone) are returned as they are. None stays None."""
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Like :func:`aware`, and expressed in UTC (for output and for keys that must compare as text)."""
+    return value if value is None else aware(value).astimezone(dt.UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -57,6 +57,7 @@ from jaldpi.core.errors import (
     VersionConflict,
 )
 from jaldpi.core.ids import mint_code, new_id, parse_uuid
+from jaldpi.core.models import aware as _aware
 from jaldpi.core.models import utcnow
 from jaldpi.core.pagination import decode_cursor, encode_cursor
 from jaldpi.core.security import Principal, scope_clause
@@ -249,12 +250,6 @@ def cut_path(path: str, letter: str) -> str | None:
         if part[:1] == letter and part[1:].isdigit():
             return "/" + "/".join(parts[: i + 1]) + "/"
     return None
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-    return value
 
 
 class WorkflowEngine:

@@ -84,7 +84,7 @@ def village_arrears(request: Request, village: str, as_of: dt.date | None = None
     _signed_in(principal)
     node = node_of(request)
     with node.db.unit_of_work(write=False) as session:
-        unit = service._path_of_village(session, node.catalogue, principal, village)
+        unit = service.village_in_scope(session, node.catalogue, principal, village)
         return json_response({"village": {"lgd_code": unit["lgd_code"], "name": unit["name"]},
                               **service.outstanding(session, principal, unit["lgd_path"], as_of or dt.date.today(),
                                                     node.settings.finances_payment_due_days, per_household=True)})

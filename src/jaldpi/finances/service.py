@@ -433,7 +433,7 @@ def verify_run(session: Session, principal: Principal, catalogue: Catalogue, key
 
 
 # ---------------------------------------------------------------------------------------------------- reports
-def _path_of_village(session: Session, catalogue: Catalogue, principal: Principal, village: str) -> dict[str, Any]:
+def village_in_scope(session: Session, catalogue: Catalogue, principal: Principal, village: str) -> dict[str, Any]:
     unit = catalogue["admin_units"].get(session, principal, f"LGD-V{village}" if str(village).isdigit() else village)
     if unit["level"] != "village":
         raise ValidationFailed(f"{village} is a {unit['level']}, not a village",
@@ -549,7 +549,7 @@ def outstanding(session: Session, principal: Principal, within: str, as_of: dt.d
 
 def village_summary(session: Session, catalogue: Catalogue, principal: Principal, village: str, period: Period,
                     *, om_categories: list[str], due_days: int, as_of: dt.date | None = None) -> dict[str, Any]:
-    unit = _path_of_village(session, catalogue, principal, village)
+    unit = village_in_scope(session, catalogue, principal, village)
     path = unit["lgd_path"]
     per = aggregates(session, principal, period, path, om_categories)
     total = _blank()

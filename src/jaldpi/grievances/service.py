@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from jaldpi.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jaldpi.core.ids import new_id
+from jaldpi.core.models import aware as _aware
 from jaldpi.core.models import utcnow
 from jaldpi.core.registry import Catalogue, Registry, Strategy
 from jaldpi.core.security import Grant, Principal
@@ -70,12 +71,6 @@ def system_principal(subject: str, path: str, source_system: str | None = None) 
 def citizen_principal(path: str, source_system: str | None = None) -> Principal:
     """The complainant, after the PIN or sender check: the ``citizen`` role over the grievance's place only."""
     return Principal(CITIZEN_ACTOR, "system", (Grant("citizen", path),), role_permissions(), source_system)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def _row(session: Session, reference: str) -> dict[str, Any]:

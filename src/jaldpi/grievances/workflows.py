@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from jaldpi.core.models import aware as _aware
 from jaldpi.core.workflow import HookContext, StateDef, WorkflowCase, WorkflowDefinitionError
 from jaldpi.grievances import routing
 
@@ -32,10 +33,6 @@ log = logging.getLogger(__name__)
 
 def definition() -> dict[str, Any]:
     return json.loads((HERE / f"{WORKFLOW}.json").read_text(encoding="utf-8"))
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def due_policy(case: WorkflowCase, state: StateDef, event: str, now: dt.datetime) -> dt.datetime | None:

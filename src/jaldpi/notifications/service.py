@@ -24,6 +24,7 @@ from jaldpi.accounts.models import Account, AccountGrant
 from jaldpi.core.db import Database
 from jaldpi.core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from jaldpi.core.ids import new_id, parse_uuid
+from jaldpi.core.models import as_utc as _aware
 from jaldpi.core.models import utcnow
 from jaldpi.core.pagination import decode_cursor, encode_cursor
 from jaldpi.core.security import ROOT_PATH, Principal, scope_clause
@@ -162,12 +163,6 @@ def notify_role(session: Session, settings: Any, *, role: str, lgd_path: str, te
 
 
 # ------------------------------------------------------------------------------------------------------ dispatch
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
 
 def backoff_seconds(settings: Any, attempts: int) -> float:
     """Wait after the ``attempts``-th failed attempt: ``base * 2**(attempts-1)``, capped (settings)."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from jaldpi.admin_units.models import AdminUnit
 from jaldpi.admin_units.paths import levels_by_letter, path_codes
 from jaldpi.assets.models import Component, Scheme
+from jaldpi.core.models import aware as _aware
 from jaldpi.core.security import Grant, Principal
 from jaldpi.opendata import disclosure, dp
 from jaldpi.opendata.datasets import (
@@ -464,13 +465,6 @@ def median(values: list[float]) -> float | None:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns: they are UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 def build_grievances(ctx: BuildContext) -> Built:

@@ -23,7 +23,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from jaldpi.core.models import utcnow
+from jaldpi.core.models import aware, utcnow
 from jaldpi.core.registry import Filter, Reference, RegistrySpec, same_value
 from jaldpi.progress import service
 from jaldpi.progress.models import ComponentEstimate, ProgressUpdate
@@ -205,7 +205,7 @@ def photo_problems(settings, as_of: dt.date, photos: list[dict[str, Any]]) -> li
             problems.append((label, f"photo {doc.get('code')} has no captured_at"))
         else:
             day = (taken if isinstance(taken, dt.date) and not isinstance(taken, dt.datetime)
-                   else service.aware(taken).date())
+                   else aware(taken).date())
             if day > latest:
                 problems.append((label, f"photo {doc.get('code')} was taken on {day}, after the update's as_of "
                                         f"{as_of}"))

@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 from jaldpi.admin_units.models import AdminUnit
 from jaldpi.admin_units.paths import letters, path_codes
 from jaldpi.assets.models import Scheme
-from jaldpi.core.models import utcnow
+from jaldpi.core.models import aware, utcnow
 from jaldpi.core.security import Principal, scope_clause
 from jaldpi.progress.models import ComponentEstimate, ProgressUpdate
-from jaldpi.progress.service import READ, aware
+from jaldpi.progress.service import READ
 
 LEVELS = ("state", "district", "block")
 CENT = Decimal("0.01")

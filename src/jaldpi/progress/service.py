@@ -34,11 +34,6 @@ SYSTEM_ACTOR = "system:progress"
 WORKFLOW_WRITE = "progress_workflow_write"  # session.info flag: the workflow is writing its own fields
 READ, WRITE = "progress:read", "progress:write"
 
-def aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes for timezone-aware columns: they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def system_principal(path: str) -> Principal:
     from jaldpi.standard.codelists import role_permissions
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jaldpi.core.models import utcnow
+from jaldpi.core.models import as_utc, utcnow
 from jaldpi.core.registry import Filter, Reference, RegistrySpec, same_value
 from jaldpi.upkeep.models import BreakdownTicket, ConditionAssessment, MaintenancePlan, MaintenanceTask, Repair
 from jaldpi.upkeep.schemas import (
@@ -33,13 +33,6 @@ TERMINAL_STATES = ("closed", "cancelled")
 AGENCY_TYPES = ("contractor", "implementing_agency", "implementation_support_agency", "self_help_group")
 CLOCK_TOLERANCE = dt.timedelta(minutes=10)  # a phone's clock may run a little ahead of the server's
 PAISE = Decimal("0.01")
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns: they were stored in UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _in_future(value: dt.datetime | None) -> bool:
